@@ -1,0 +1,113 @@
+"""Builds the Starlette application: `create_app(settings)`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import mimetypes
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from compat import douyin_routes
+from schema.http import create_graphql_app
+from settings import Settings
+from storage.objects import LocalObjectStore, ObjectStoreError
+from storage.services import Services
+
+log = logging.getLogger("douyin")
+
+ASSETS_DIR = Path(__file__).resolve().parent / "storage" / "assets"
+READINESS_TIMEOUT_SECONDS = 3.0
+# Object keys are unique per upload, so a stored file never changes.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def _check(probe: Callable[[], Awaitable[None]]) -> str | None:
+    try:
+        await asyncio.wait_for(probe(), READINESS_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return "timed out"
+    except Exception as error:  # any failure means not ready; say which
+        return f"{type(error).__name__}: {error}"[:300]
+    return None
+
+
+async def readyz(request: Request) -> Response:
+    services: Services = request.app.state.services
+    names = ("database", "cache", "objects")
+    results = await asyncio.gather(
+        _check(services.db.ping), _check(services.cache.ping), _check(services.objects.ping)
+    )
+    checks = {name: error or "ok" for name, error in zip(names, results, strict=True)}
+    failed = [name for name, error in zip(names, results, strict=True) if error]
+    body = {"status": "unavailable" if failed else "ok", "checks": checks, "failed": failed}
+    return JSONResponse(body, status_code=503 if failed else 200)
+
+
+def _file_response(path: Path, cache_control: str) -> Response:
+    if not path.is_file():
+        return JSONResponse({"error": "not found"}, status_code=404)
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache_control})
+
+
+async def media_file(request: Request) -> Response:
+    """Local-disk media, with Range requests (206) so players can seek."""
+    store = request.app.state.services.objects
+    if not isinstance(store, LocalObjectStore):
+        return JSONResponse({"error": "not found"}, status_code=404)
+    try:
+        path = store.path_of(request.path_params["key"])
+    except ObjectStoreError:
+        return JSONResponse({"error": "not found"}, status_code=404)
+    return _file_response(path, IMMUTABLE)
+
+
+async def asset_file(request: Request) -> Response:
+    name = request.path_params["name"]
+    path = ASSETS_DIR / name
+    if "/" in name or path.parent != ASSETS_DIR:
+        return JSONResponse({"error": "not found"}, status_code=404)
+    return _file_response(path, "public, max-age=86400")
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+    """The whole server. Pass `services` to share already-open resources (tests); else they are opened
+    from `settings` by the lifespan and closed when it ends."""
+    settings = settings or (services.settings if services else Settings())
+    owned = services is None
+    state = services or Services.open(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.services = state
+        try:
+            yield
+        finally:
+            if owned:
+                await state.close()
+
+    graphql = create_graphql_app(state)
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            Route("/readyz", readyz, methods=["GET", "HEAD"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/media/{key:path}", media_file, methods=["GET", "HEAD"]),
+            Route("/assets/{name}", asset_file, methods=["GET", "HEAD"]),
+            Mount("/douyin", routes=douyin_routes(state)),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = state
+    return app

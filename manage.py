@@ -1,0 +1,67 @@
+"""Command line: `python manage.py migrate | seed | serve`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+
+import uvicorn
+from alembic import command
+from alembic.config import Config
+
+from settings import Settings
+
+ROOT = Path(__file__).resolve().parent
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def migrate(settings: Settings) -> None:
+    command.upgrade(alembic_config(settings.effective_database_url), "head")
+
+
+async def _seed(settings: Settings) -> bool:
+    from resolvers.demo import seed_demo_content
+    from storage.services import Services
+
+    services = Services.open(settings)
+    try:
+        return await seed_demo_content(services)
+    finally:
+        await services.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["migrate", "seed", "serve"])
+    args = parser.parse_args()
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    if args.command == "migrate":
+        migrate(settings)
+    elif args.command == "seed":
+        if settings.seed_demo and asyncio.run(_seed(settings)):
+            print("demo content loaded")
+    else:
+        uvicorn.run(
+            "app:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+            proxy_headers=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

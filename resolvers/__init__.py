@@ -1,0 +1,1 @@
+"""Behaviour behind the GraphQL fields, and the per-request DataLoaders."""

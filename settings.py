@@ -1,0 +1,93 @@
+"""One typed settings object, read from the environment. Every limit is a named setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_JWT_SECRET = "insecure-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    env: Literal["development", "test", "production"] = "production"
+    host: str = "0.0.0.0"
+    port: int = 8080
+    workers: int = 1
+    data_dir: Path = Path("./var")
+    log_level: str = "info"
+
+    # Database: SQLite under DATA_DIR unless DATABASE_URL is given (mysql+asyncmy://...).
+    database_url: str = ""
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    db_pool_recycle_seconds: int = 1800
+    db_echo: bool = False
+
+    # Cache: Redis when REDIS_URL is set, else in-process.
+    redis_url: str = ""
+    cache_max_entries: int = 10_000
+
+    # Object storage: MinIO/S3 when S3_ENDPOINT is set, else local disk under DATA_DIR/media.
+    s3_endpoint: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "douyin"
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    # Address phones use for objects (e.g. https://cdn.example.com/douyin); default: http(s)://S3_ENDPOINT/bucket.
+    s3_public_url: str = ""
+    # 0 = a public-read bucket policy and plain URLs; above 0 = presigned GET URLs valid this long.
+    s3_presign_seconds: int = 0
+
+    # Address phones use to reach this server (media URLs); default: taken from each request's Host.
+    public_base_url: str = ""
+
+    jwt_secret: str = DEFAULT_JWT_SECRET
+    jwt_ttl_seconds: int = 7 * 24 * 3600
+
+    graphiql: bool = True
+    seed_demo: bool = True
+
+    # GraphQL guard rails.
+    max_query_depth: int = 12
+    max_query_aliases: int = 30
+    max_query_tokens: int = 3000
+    max_page_size: int = 100
+
+    # Input limits, counted in characters.
+    username_min: int = 1
+    username_max: int = 32
+    password_min: int = 6
+    password_max: int = 32
+    title_max: int = 100
+    comment_max: int = 500
+    message_max: int = 1000
+
+    upload_max_bytes: int = Field(default=200 * 1024 * 1024)
+    # REST feed page size (the APK shows what it gets; the contract says at most 30).
+    feed_page_size: int = 30
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.env != "development" and self.jwt_secret == DEFAULT_JWT_SECRET:
+            raise ValueError(
+                "JWT_SECRET is the built-in default; set JWT_SECRET (or ENV=development for local use)"
+            )
+        if len(self.jwt_secret) < 16:
+            raise ValueError("JWT_SECRET must be at least 16 characters")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'douyin.db').resolve()}"
+
+    @property
+    def media_dir(self) -> Path:
+        return (self.data_dir / "media").resolve()

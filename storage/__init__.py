@@ -1,0 +1,1 @@
+"""Persistence: tables and sessions, cache, object storage, media tools."""

@@ -1,0 +1,110 @@
+"""Engine, sessions and transactions.
+
+`Database.read()` gives a session for queries; `Database.write()` a session inside one transaction that
+commits on success and rolls back on any error, so a failing statement leaves no partial rows. On SQLite
+a write transaction starts with BEGIN IMMEDIATE: a deferred transaction that later needs the write lock
+fails at once with "database is locked" instead of waiting for the busy timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Table, event, text
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from settings import Settings
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_IMMEDIATE = "sqlite_begin_immediate"
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so that BEGIN is ours to emit (SQLAlchemy's recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            url, echo=settings.db_echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        )
+        _configure_sqlite(engine)
+        return engine
+    query = dict(parsed.query)
+    if parsed.get_backend_name() == "mysql":
+        query.setdefault("charset", "utf8mb4")
+    return create_async_engine(
+        parsed.set(query=query),
+        echo=settings.db_echo,
+        pool_pre_ping=True,
+        pool_recycle=settings.db_pool_recycle_seconds,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+
+
+class Database:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        return cls(create_engine(settings.effective_database_url, settings))
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session, session.begin():
+            if self.dialect == "sqlite":
+                await session.connection(execution_options=cast(Any, {_IMMEDIATE: True}))
+            yield session
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def insert_ignore(session: AsyncSession, table: Table, values: Mapping[str, Any]) -> bool:
+    """Insert one row unless a unique key already holds it; True when a row was inserted.
+
+    Idempotency comes from the constraint, not from a read-then-write check. (MySQL's INSERT IGNORE
+    also downgrades foreign-key errors, so callers check that the rows they point at exist.)
+    """
+    if session.bind.dialect.name == "mysql":
+        statement: Any = mysql_insert(table).values(**values).prefix_with("IGNORE")
+    else:
+        statement = sqlite_insert(table).values(**values).on_conflict_do_nothing()
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]

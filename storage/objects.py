@@ -1,0 +1,234 @@
+"""Object storage behind one interface: MinIO/S3 through the `minio` SDK, or local disk under DATA_DIR.
+
+Keys are relative paths such as `videos/2026/12/<uuid>.mp4`. `url()` turns a key into the absolute URL a
+phone fetches: on local disk the app serves `/media/<key>` (with Range support), on S3 the bucket's public
+address or a presigned GET URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+from urllib.parse import quote, urlsplit
+
+import urllib3
+from minio import Minio
+from minio.error import S3Error
+
+from settings import Settings
+
+MEDIA_ROUTE = "/media"
+
+
+class ObjectStoreError(Exception):
+    """Storing, reading or removing an object failed."""
+
+
+class ObjectStore(Protocol):
+    name: str
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None: ...
+    async def delete(self, key: str) -> None: ...
+    async def exists(self, key: str) -> bool: ...
+    async def read(self, key: str) -> bytes: ...
+    def url(self, key: str, base_url: str) -> str: ...
+    async def ping(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+def safe_key(key: str) -> PurePosixPath:
+    """A key as a relative path with no way out of its root."""
+    path = PurePosixPath(key)
+    if not key or path.is_absolute() or any(part in ("", ".", "..") for part in key.split("/")):
+        raise ObjectStoreError(f"invalid object key: {key!r}")
+    return path
+
+
+class LocalObjectStore:
+    name = "local"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def path_of(self, key: str) -> Path:
+        return self.root.joinpath(*safe_key(key).parts)
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        target = self.path_of(key)
+
+        def _copy() -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".partial")
+            shutil.copyfile(path, partial)
+            os.replace(partial, target)  # readers never see half a file
+
+        try:
+            await asyncio.to_thread(_copy)
+        except OSError as error:
+            raise ObjectStoreError(f"could not store {key}: {error}") from error
+
+    async def delete(self, key: str) -> None:
+        try:
+            await asyncio.to_thread(self.path_of(key).unlink, missing_ok=True)
+        except OSError as error:
+            raise ObjectStoreError(f"could not delete {key}: {error}") from error
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self.path_of(key).is_file)
+
+    async def read(self, key: str) -> bytes:
+        try:
+            return await asyncio.to_thread(self.path_of(key).read_bytes)
+        except OSError as error:
+            raise ObjectStoreError(f"could not read {key}: {error}") from error
+
+    def url(self, key: str, base_url: str) -> str:
+        return f"{base_url.rstrip('/')}{MEDIA_ROUTE}/{quote(str(safe_key(key)))}"
+
+    async def ping(self) -> None:
+        def _check() -> None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.root, os.W_OK):
+                raise ObjectStoreError(f"{self.root} is not writable")
+
+        await asyncio.to_thread(_check)
+
+    async def close(self) -> None:
+        return None
+
+
+class S3ObjectStore:
+    name = "s3"
+
+    def __init__(self, settings: Settings) -> None:
+        endpoint = settings.s3_endpoint
+        secure = settings.s3_secure
+        if "://" in endpoint:
+            parts = urlsplit(endpoint)
+            secure = parts.scheme == "https"
+            endpoint = parts.netloc
+        self.bucket = settings.s3_bucket
+        self.presign_seconds = settings.s3_presign_seconds
+        self.client = Minio(
+            endpoint,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+            secure=secure,
+            region=settings.s3_region,
+            # Fail fast when the endpoint is down: the SDK's default retries hold a request for long.
+            http_client=urllib3.PoolManager(
+                timeout=urllib3.Timeout(connect=3, read=60),
+                retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)),
+                maxsize=16,
+            ),
+        )
+        scheme = "https" if secure else "http"
+        self.public_url = (settings.s3_public_url or f"{scheme}://{endpoint}/{self.bucket}").rstrip("/")
+        self._ready = False
+
+    def _public_read_policy(self) -> str:
+        return json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": ["*"]},
+                        "Action": ["s3:GetObject"],
+                        "Resource": [f"arn:aws:s3:::{self.bucket}/*"],
+                    }
+                ],
+            }
+        )
+
+    async def ensure_bucket(self) -> None:
+        if self._ready:
+            return
+
+        def _ensure() -> None:
+            if not self.client.bucket_exists(self.bucket):
+                try:
+                    self.client.make_bucket(self.bucket)
+                except S3Error as error:
+                    if error.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                        raise
+            if self.presign_seconds <= 0:
+                self.client.set_bucket_policy(self.bucket, self._public_read_policy())
+
+        try:
+            await asyncio.to_thread(_ensure)
+        except Exception as error:  # the SDK raises S3Error, urllib3 and OS errors alike
+            raise ObjectStoreError(f"bucket {self.bucket} unavailable: {error}") from error
+        self._ready = True
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        safe_key(key)
+        await self.ensure_bucket()
+        try:
+            await asyncio.to_thread(
+                self.client.fput_object, self.bucket, key, str(path), content_type=content_type
+            )
+        except Exception as error:
+            raise ObjectStoreError(f"could not store {key}: {error}") from error
+
+    async def delete(self, key: str) -> None:
+        try:
+            await asyncio.to_thread(self.client.remove_object, self.bucket, key)
+        except Exception as error:
+            raise ObjectStoreError(f"could not delete {key}: {error}") from error
+
+    async def exists(self, key: str) -> bool:
+        try:
+            await asyncio.to_thread(self.client.stat_object, self.bucket, key)
+        except S3Error as error:
+            if error.code in ("NoSuchKey", "NoSuchObject", "NoSuchBucket"):
+                return False
+            raise ObjectStoreError(str(error)) from error
+        except Exception as error:
+            raise ObjectStoreError(str(error)) from error
+        return True
+
+    async def read(self, key: str) -> bytes:
+        def _read() -> bytes:
+            response = self.client.get_object(self.bucket, key)
+            try:
+                return bytes(response.read())
+            finally:
+                response.close()
+                response.release_conn()
+
+        try:
+            return await asyncio.to_thread(_read)
+        except Exception as error:
+            raise ObjectStoreError(f"could not read {key}: {error}") from error
+
+    def url(self, key: str, base_url: str) -> str:
+        if self.presign_seconds > 0:
+            return self.client.presigned_get_object(
+                self.bucket, key, expires=timedelta(seconds=self.presign_seconds)
+            )
+        return f"{self.public_url}/{quote(str(safe_key(key)))}"
+
+    async def ping(self) -> None:
+        await self.ensure_bucket()
+        try:
+            found = await asyncio.to_thread(self.client.bucket_exists, self.bucket)
+        except Exception as error:
+            raise ObjectStoreError(f"S3 endpoint unreachable: {error}") from error
+        if not found:
+            self._ready = False
+            raise ObjectStoreError(f"bucket {self.bucket} is missing")
+
+    async def close(self) -> None:
+        return None
+
+
+def create_object_store(settings: Settings) -> ObjectStore:
+    if settings.s3_endpoint:
+        return S3ObjectStore(settings)
+    return LocalObjectStore(settings.media_dir)

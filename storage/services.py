@@ -1,0 +1,32 @@
+"""The long-lived resources one process holds: opened by the app's lifespan, closed at shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from settings import Settings
+from storage.cache import Cache, create_cache
+from storage.db import Database
+from storage.objects import ObjectStore, create_object_store
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    db: Database
+    cache: Cache
+    objects: ObjectStore
+
+    @classmethod
+    def open(cls, settings: Settings) -> Services:
+        return cls(
+            settings=settings,
+            db=Database.from_settings(settings),
+            cache=create_cache(settings.redis_url, settings.cache_max_entries),
+            objects=create_object_store(settings),
+        )
+
+    async def close(self) -> None:
+        await self.objects.close()
+        await self.cache.close()
+        await self.db.dispose()
