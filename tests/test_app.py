@@ -1,0 +1,73 @@
+"""The app shell: liveness, readiness, GraphiQL, lifespan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from app import create_app
+from storage.services import Services
+from tests.conftest import free_port, make_settings
+
+
+async def test_healthz(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_reports_every_part(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"] == {"database": "ok", "cache": "ok", "objects": "ok"}
+
+
+async def test_readyz_names_the_failing_parts(tmp_path: Path) -> None:
+    closed = free_port()
+    settings = make_settings(
+        tmp_path,
+        database_url=f"mysql+asyncmy://root@127.0.0.1:{closed}/nothing",
+        redis_url=f"redis://127.0.0.1:{closed}/0",
+    )
+    services = Services.open(settings)
+    try:
+        app = create_app(services=services)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as http:
+            response = await http.get("/readyz")
+    finally:
+        await services.close()
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert sorted(body["failed"]) == ["cache", "database"]
+    assert body["checks"]["objects"] == "ok"
+    assert body["checks"]["database"] != "ok"
+
+
+async def test_graphiql_is_served_to_browsers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
+
+
+async def test_default_images_are_served(client: httpx.AsyncClient) -> None:
+    for name in ("avatar.jpg", "background.jpg"):
+        response = await client.get(f"/assets/{name}")
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "image/jpeg"
+        assert response.content.startswith(b"\xff\xd8\xff")
+    assert (await client.get("/assets/..%2Fapp.py")).status_code == 404
+
+
+async def test_lifespan_opens_its_own_services(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path))
+    async with app.router.lifespan_context(app):
+        services: Services = app.state.services
+        await services.db.ping()
+        await services.objects.ping()
+    assert (tmp_path / "media").is_dir()
