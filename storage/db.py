@@ -8,18 +8,25 @@ fails at once with "database is locked" instead of waiting for the busy timeout.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, event, text
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from settings import Settings
+
+T = TypeVar("T")
+# MySQL/MariaDB: 1213 deadlock, 1205 lock wait timeout. Both ask the client to restart the transaction.
+_RETRYABLE_MYSQL_ERRORS = frozenset({1213, 1205})
+WRITE_ATTEMPTS = 6
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _IMMEDIATE = "sqlite_begin_immediate"
@@ -88,12 +95,33 @@ class Database:
                 await session.connection(execution_options=cast(Any, {_IMMEDIATE: True}))
             yield session
 
+    async def run_write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `work` in one write transaction, restarting it when the database resolved a deadlock
+        by aborting it (InnoDB does so when concurrent transactions lock rows in different orders)."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(is_retryable_conflict),
+            stop=stop_after_attempt(WRITE_ATTEMPTS),
+            wait=wait_random_exponential(multiplier=0.005, max=0.2),
+            reraise=True,
+        ):
+            with attempt:
+                async with self.write() as session:
+                    return await work(session)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def is_retryable_conflict(error: BaseException) -> bool:
+    if not isinstance(error, OperationalError):
+        return False
+    code = error.orig.args[0] if error.orig is not None and error.orig.args else None
+    return code in _RETRYABLE_MYSQL_ERRORS or "database is locked" in str(error.orig)
 
 
 async def insert_ignore(session: AsyncSession, table: Table, values: Mapping[str, Any]) -> bool:

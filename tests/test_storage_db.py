@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.counters import add_to_counters
@@ -97,3 +100,25 @@ async def test_names_are_compared_exactly(services: Services) -> None:
     # Different emoji and letter cases are different names (no collation folding on MariaDB).
     await _users(services, "😀", "😃", "Alice", "alice")
     assert await _count(services, User) == 4
+
+
+async def test_concurrent_write_transactions_keep_counts_exact(services: Services) -> None:
+    """Many writers at once: no "database is locked", no lost update, duplicates counted once."""
+    (author,) = await _users(services, "author")
+    video_id = await _video(services, author)
+    likers = await _users(services, *(f"fan{i}" for i in range(15)))
+
+    async def like(user_id: int) -> None:
+        async def work(session: AsyncSession) -> None:
+            row = {"user_id": user_id, "video_id": video_id, "created_at": 1}
+            if await insert_ignore(session, table_of(Favorite), row):
+                await add_to_counters(session, table_of(Video), video_id, favorite_count=1)
+
+        await services.db.run_write(work)
+
+    # Every fan likes twice, all at the same time.
+    await asyncio.gather(*(like(user_id) for user_id in likers * 2))
+    async with services.db.read() as session:
+        count = await session.scalar(select(col(Video.favorite_count)).where(col(Video.id) == video_id))
+    assert count == len(likers)
+    assert await _count(services, Favorite) == len(likers)
