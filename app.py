@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import mimetypes
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,15 +16,13 @@ from starlette.routing import Mount, Route
 from compat import douyin_routes
 from schema.http import create_graphql_app
 from settings import Settings
-from storage.objects import LocalObjectStore, ObjectStoreError
+from storage.objects import IMMUTABLE, LocalObjectStore, ObjectStoreError, content_type_for
 from storage.services import Services
 
 log = logging.getLogger("douyin")
 
 ASSETS_DIR = Path(__file__).resolve().parent / "storage" / "assets"
 READINESS_TIMEOUT_SECONDS = 3.0
-# Object keys are unique per upload, so a stored file never changes.
-IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 async def healthz(_request: Request) -> Response:
@@ -57,8 +54,8 @@ async def readyz(request: Request) -> Response:
 def _file_response(path: Path, cache_control: str) -> Response:
     if not path.is_file():
         return JSONResponse({"error": "not found"}, status_code=404)
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache_control})
+    headers = {"Cache-Control": cache_control}
+    return FileResponse(path, media_type=content_type_for(path.name), headers=headers)
 
 
 async def media_file(request: Request) -> Response:

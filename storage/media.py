@@ -1,6 +1,11 @@
 """Video tools on the ffmpeg binary that imageio-ffmpeg ships (it has no ffprobe: ffmpeg probes).
 
 All functions block; callers on the event loop run them in a thread.
+
+Checking an upload costs three short ffmpeg runs: the header (container, streams, duration), a pass that
+demuxes every packet of the video track without decoding it (a truncated or cut file fails there; about
+0.03 s for 100 MB, where a full decode of phone footage takes seconds), and decoding the first frames
+for the cover, which proves the track is decodable.
 """
 
 from __future__ import annotations
@@ -14,11 +19,15 @@ from pathlib import Path
 import imageio_ffmpeg
 
 FFMPEG_TIMEOUT_SECONDS = 120
+COVER_AT_SECONDS = 0.5
+
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
 _INPUT_FORMAT = re.compile(r"Input #0, ([\w,]+), from")
-# Container formats accepted as videos; images and audio-only files are refused.
-VIDEO_CONTAINERS = frozenset({"mov", "mp4", "matroska", "webm", "avi", "flv", "mpegts", "mpeg", "3gp"})
-_VIDEO_STREAM = re.compile(r"Stream #\d+:\d+.*?: Video: .*?(\d{2,5})x(\d{2,5})")
+_MAJOR_BRAND = re.compile(r"major_brand\s*:\s*(\S+)")
+_STREAM = re.compile(r"^\s*Stream #0:\d+\S*: (Video|Audio): (\w+)(.*)$", re.MULTILINE)
+_FRAME_SIZE = re.compile(r", (\d{1,5})x(\d{1,5})\b")
+_ROTATION = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees")
+_OUT_TIME = re.compile(r"^out_time_us=(\d+)$", re.MULTILINE)
 
 
 class MediaError(Exception):
@@ -26,10 +35,48 @@ class MediaError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Container:
+    """How a stored video is named and served."""
+
+    extension: str
+    content_type: str
+
+
+MP4 = Container("mp4", "video/mp4")
+MOV = Container("mov", "video/quicktime")
+THREE_GP = Container("3gp", "video/3gpp")
+WEBM = Container("webm", "video/webm")
+MATROSKA = Container("mkv", "video/x-matroska")
+# Demuxer names (as ffmpeg prints them) of the other accepted containers. Images (png_pipe, image2, gif)
+# and audio files are not in the list, so they are refused.
+_SIMPLE_CONTAINERS = {
+    "avi": Container("avi", "video/x-msvideo"),
+    "flv": Container("flv", "video/x-flv"),
+    "mpegts": Container("ts", "video/mp2t"),
+    "mpeg": Container("mpg", "video/mpeg"),
+}
+_WEBM_VIDEO_CODECS = frozenset({"vp8", "vp9", "av1"})
+_WEBM_AUDIO_CODECS = frozenset({"opus", "vorbis"})
+
+CONTENT_TYPES: dict[str, str] = {
+    container.extension: container.content_type
+    for container in (MP4, MOV, THREE_GP, WEBM, MATROSKA, *_SIMPLE_CONTAINERS.values())
+} | {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png"}
+
+
+@dataclass(frozen=True, slots=True)
 class VideoInfo:
     duration_ms: int
     width: int
     height: int
+    container: Container
+
+
+@dataclass(frozen=True, slots=True)
+class _Stream:
+    kind: str
+    codec: str
+    details: str
 
 
 @cache
@@ -51,38 +98,116 @@ def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
         raise MediaError("the video took too long to process") from error
 
 
+def _container(formats: str, header: str, streams: list[_Stream]) -> Container | None:
+    names = set(formats.split(","))
+    if "mp4" in names:  # ffmpeg's one demuxer for mov, mp4, 3gp: the brand tells them apart
+        brand_match = _MAJOR_BRAND.search(header)
+        brand = brand_match.group(1).lower() if brand_match else ""
+        if brand == "qt":
+            return MOV
+        if brand.startswith(("3gp", "3g2")):
+            return THREE_GP
+        return MP4
+    if "matroska" in names:
+        video_codecs = {stream.codec for stream in streams if stream.kind == "Video"}
+        audio_codecs = {stream.codec for stream in streams if stream.kind == "Audio"}
+        if video_codecs <= _WEBM_VIDEO_CODECS and audio_codecs <= _WEBM_AUDIO_CODECS:
+            return WEBM
+        return MATROSKA
+    return _SIMPLE_CONTAINERS.get(formats)
+
+
+def _duration_ms(header: str) -> int:
+    match = _DURATION.search(header)
+    if not match:
+        return 0
+    hours, minutes, seconds = match.groups()
+    return round((int(hours) * 3600 + int(minutes) * 60 + float(seconds)) * 1000)
+
+
+def _display_size(details: str, header: str) -> tuple[int, int]:
+    size = _FRAME_SIZE.search(details)
+    if not size:
+        return 0, 0
+    width, height = int(size.group(1)), int(size.group(2))
+    rotation = _ROTATION.search(header)
+    # Phones record landscape frames with a rotation tag; players show them turned, so report that size.
+    if rotation and round(abs(float(rotation.group(1)))) % 180 == 90:
+        width, height = height, width
+    return width, height
+
+
+def _check_packets(path: Path) -> int:
+    """Read every packet of the video track without decoding; returns the length seen, in ms."""
+    result = _run(
+        [
+            "-v",
+            "error",
+            "-xerror",
+            "-i",
+            str(path),
+            "-map",
+            "0:v:0",
+            "-c",
+            "copy",
+            "-f",
+            "null",
+            "-progress",
+            "pipe:1",
+            "-nostats",
+            "-",
+        ]
+    )
+    if result.returncode != 0 or result.stderr.strip():
+        raise MediaError("the video is damaged or truncated")
+    times = _OUT_TIME.findall(result.stdout)
+    return int(times[-1]) // 1000 if times else 0
+
+
 def probe(path: Path) -> VideoInfo:
-    """Check that `path` holds a decodable video stream and read its duration and size."""
+    """Check that `path` holds a complete video with a video stream; read its container, duration, size."""
     if path.stat().st_size == 0:
         raise MediaError("the file is empty")
-    header = _run(["-i", str(path)])  # exits 1 without an output; stderr describes the input
-    stream = _VIDEO_STREAM.search(header.stderr)
-    container = _INPUT_FORMAT.search(header.stderr)
-    formats = set(container.group(1).split(",")) if container else set()
-    if "Invalid data found" in header.stderr or stream is None or not formats & VIDEO_CONTAINERS:
+    header = _run(["-i", str(path)]).stderr  # exits 1 without an output; stderr describes the input
+    formats = _INPUT_FORMAT.search(header)
+    if "Invalid data found" in header or formats is None:
         raise MediaError("the file is not a video")
-    duration = _DURATION.search(header.stderr)
-    duration_ms = 0
-    if duration:
-        hours, minutes, seconds = duration.groups()
-        duration_ms = round((int(hours) * 3600 + int(minutes) * 60 + float(seconds)) * 1000)
-    # Decode the video track without output: a truncated or corrupt file fails here.
-    decoded = _run(["-v", "error", "-xerror", "-i", str(path), "-map", "0:v:0", "-f", "null", "-"])
-    if decoded.returncode != 0 or decoded.stderr.strip():
-        raise MediaError("the video is damaged or truncated")
-    return VideoInfo(duration_ms=duration_ms, width=int(stream.group(1)), height=int(stream.group(2)))
+    streams = [_Stream(kind, codec, details) for kind, codec, details in _STREAM.findall(header)]
+    # A cover picture inside an audio file is a "video" stream too; it is not a video.
+    videos = [s for s in streams if s.kind == "Video" and "attached pic" not in s.details]
+    container = _container(formats.group(1), header, streams)
+    if not videos or container is None:
+        raise MediaError("the file is not a video")
+    width, height = _display_size(videos[0].details, header)
+    if width == 0 or height == 0:
+        raise MediaError("the video has no picture size")
+    measured_ms = _check_packets(path)
+    return VideoInfo(
+        duration_ms=_duration_ms(header) or measured_ms,
+        width=width,
+        height=height,
+        container=container,
+    )
+
+
+def _cover_args(video: Path, cover: Path, seek: float | None) -> list[str]:
+    start = ["-ss", str(seek)] if seek is not None else []
+    jpeg = ["-frames:v", "1", "-q:v", "3", "-f", "image2", "-c:v", "mjpeg"]
+    return ["-y", "-v", "error", *start, "-i", str(video), "-map", "0:v:0", *jpeg, str(cover)]
+
+
+def _written(cover: Path) -> bool:
+    return cover.is_file() and cover.stat().st_size > 0
 
 
 def extract_cover(video: Path, cover: Path) -> None:
     """Write a JPEG of a frame from the first second of `video`."""
-    result = _run(
-        ["-y", "-v", "error", "-ss", "0.5", "-i", str(video), "-frames:v", "1", "-q:v", "3", str(cover)]
-    )
-    if result.returncode != 0 or not cover.exists() or cover.stat().st_size == 0:
-        # Shorter than half a second: take the very first frame.
-        result = _run(["-y", "-v", "error", "-i", str(video), "-frames:v", "1", "-q:v", "3", str(cover)])
-    if result.returncode != 0 or not cover.exists() or cover.stat().st_size == 0:
-        raise MediaError("could not take a cover from the video")
+    result = _run(_cover_args(video, cover, COVER_AT_SECONDS))
+    if result.returncode != 0 or not _written(cover):
+        # Shorter than the seek point: take the very first frame.
+        result = _run(_cover_args(video, cover, None))
+    if result.returncode != 0 or not _written(cover):
+        raise MediaError("the video could not be decoded")
 
 
 def make_test_video(

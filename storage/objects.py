@@ -8,7 +8,9 @@ address or a presigned GET URL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import mimetypes
 import os
 import shutil
 from datetime import timedelta
@@ -21,12 +23,21 @@ from minio import Minio
 from minio.error import S3Error
 
 from settings import Settings
+from storage.media import CONTENT_TYPES
 
 MEDIA_ROUTE = "/media"
+# Keys are unique per upload, so a stored object never changes: caches may keep it for good.
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 class ObjectStoreError(Exception):
     """Storing, reading or removing an object failed."""
+
+
+def content_type_for(key: str) -> str:
+    """The Content-Type an object is served with, from its key's extension."""
+    extension = PurePosixPath(key).suffix.lstrip(".").lower()
+    return CONTENT_TYPES.get(extension) or mimetypes.guess_type(key)[0] or "application/octet-stream"
 
 
 class ObjectStore(Protocol):
@@ -64,8 +75,12 @@ class LocalObjectStore:
         def _copy() -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(target.name + ".partial")
-            shutil.copyfile(path, partial)
-            os.replace(partial, target)  # readers never see half a file
+            try:
+                shutil.copyfile(path, partial)
+                os.replace(partial, target)  # readers never see half a file
+            finally:
+                with contextlib.suppress(OSError):
+                    partial.unlink(missing_ok=True)
 
         try:
             await asyncio.to_thread(_copy)
@@ -171,7 +186,12 @@ class S3ObjectStore:
         await self.ensure_bucket()
         try:
             await asyncio.to_thread(
-                self.client.fput_object, self.bucket, key, str(path), content_type=content_type
+                self.client.fput_object,
+                self.bucket,
+                key,
+                str(path),
+                content_type=content_type,
+                metadata={"Cache-Control": IMMUTABLE},
             )
         except Exception as error:
             raise ObjectStoreError(f"could not store {key}: {error}") from error

@@ -1,0 +1,100 @@
+"""Uploaded files: copied to a temporary file of our own with a size cap, never held whole in memory.
+
+`spool_upload` serves both faces: Strawberry's `Upload` on ASGI and the REST route's form field are both
+Starlette `UploadFile`s. `RequestBodyLimit` refuses an HTTP request whose declared length is far over the
+cap before any of its body is read, so a 1 GB POST is not written to disk first only to be refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+from starlette.datastructures import Headers, UploadFile
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from resolvers.errors import ErrorCode, bad_input
+
+CHUNK_BYTES = 1024 * 1024
+# Multipart framing and the other form fields on top of the file itself.
+FORM_OVERHEAD_BYTES = 1024 * 1024
+
+
+def too_large_message(max_bytes: int) -> str:
+    return f"the file is larger than the {max_bytes / (1024 * 1024):g} MB limit"
+
+
+def _copy_capped(source: BinaryIO, target: BinaryIO, max_bytes: int) -> int:
+    """Copy chunk by chunk; stop as soon as the count passes the cap. Runs in a thread."""
+    if source.seekable():
+        source.seek(0)
+    copied = 0
+    while chunk := source.read(CHUNK_BYTES):
+        copied += len(chunk)
+        if copied > max_bytes:
+            raise bad_input(too_large_message(max_bytes))
+        target.write(chunk)
+    target.flush()
+    return copied
+
+
+@contextlib.asynccontextmanager
+async def spool_upload(
+    upload: UploadFile, max_bytes: int, directory: Path | None = None
+) -> AsyncIterator[Path]:
+    """The upload as a file on disk, removed when the block ends. BAD_USER_INPUT over `max_bytes`."""
+    if upload.size is not None and upload.size > max_bytes:
+        raise bad_input(too_large_message(max_bytes))
+    if directory is not None:
+        await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="upload-", dir=directory) as workdir:
+        path = Path(workdir) / "upload"
+
+        def _spool() -> None:
+            with path.open("wb") as target:
+                _copy_capped(upload.file, target, max_bytes)
+
+        await asyncio.to_thread(_spool)
+        yield path
+
+
+class RequestBodyLimit:
+    """ASGI wrapper: answer 413 with a GraphQL-shaped BAD_USER_INPUT error when Content-Length says the
+    body is over one upload at the cap plus the form around it. Bodies without a declared length are
+    capped later, per file."""
+
+    def __init__(self, app: ASGIApp, upload_max_bytes: int) -> None:
+        self.app = app
+        self.upload_max_bytes = upload_max_bytes
+        self.max_body_bytes = upload_max_bytes + FORM_OVERHEAD_BYTES
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self._declared_length(scope) > self.max_body_bytes:
+            await self._refuse(send)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _declared_length(scope: Scope) -> int:
+        value = Headers(scope=scope).get("content-length", "")
+        return int(value) if value.isdigit() else 0
+
+    async def _refuse(self, send: Send) -> None:
+        error = {
+            "message": too_large_message(self.upload_max_bytes),
+            "extensions": {"code": ErrorCode.BAD_USER_INPUT},
+        }
+        body = orjson.dumps({"data": None, "errors": [error]})
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            # The unread body stays on the socket; the connection cannot be reused.
+            (b"connection", b"close"),
+        ]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,119 @@
+"""Video checks with ffmpeg: real videos pass with their container, size and length; anything else is
+refused with a message an uploader understands."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from storage import media
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run([media.ffmpeg_exe(), "-v", "error", "-y", *args], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("samples")
+    media.make_test_video(folder / "clip.mp4", seconds=2, size="320x240")
+    return folder
+
+
+def sample(folder: Path, name: str, *args: str) -> Path:
+    target = folder / name
+    if not target.exists():
+        ffmpeg(*args, str(target))
+    return target
+
+
+LAVFI_CLIP = ("-f", "lavfi", "-i", "testsrc=duration=1:size=320x240:rate=30")
+
+
+def test_an_mp4_reports_container_size_and_length(samples: Path) -> None:
+    info = media.probe(samples / "clip.mp4")
+    assert info == media.VideoInfo(duration_ms=2000, width=320, height=240, container=media.MP4)
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "container"),
+    [
+        ("clip.webm", ("-c:v", "libvpx-vp9", "-b:v", "200k"), media.WEBM),
+        ("clip.mov", ("-c:v", "libx264", "-pix_fmt", "yuv420p"), media.MOV),
+        ("clip.mkv", ("-c:v", "libx264", "-pix_fmt", "yuv420p"), media.MATROSKA),
+    ],
+)
+def test_other_containers_keep_their_own_type(
+    samples: Path, name: str, codec: tuple[str, ...], container: media.Container
+) -> None:
+    info = media.probe(sample(samples, name, *LAVFI_CLIP, *codec))
+    assert info.container == container
+    assert (info.width, info.height) == (320, 240)
+    assert 900 <= info.duration_ms <= 1100
+
+
+def test_a_rotated_phone_video_reports_the_size_it_is_shown_at(samples: Path) -> None:
+    rotated = samples / "rotated.mp4"
+    ffmpeg("-display_rotation", "90", "-i", str(samples / "clip.mp4"), "-c", "copy", str(rotated))
+    info = media.probe(rotated)
+    assert (info.width, info.height) == (240, 320)
+
+
+def make_not_a_video(target: Path, kind: str) -> None:
+    if kind == "empty":
+        target.write_bytes(b"")
+    elif kind == "text":
+        target.write_text("this is not a video\n" * 100)
+    else:  # a picture renamed to .mp4
+        picture = target.with_suffix(".png")
+        media.make_image(picture, "red")
+        picture.rename(target)
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"), [("empty", "the file is empty"), ("text", "not a video"), ("picture", "not a video")]
+)
+def test_files_that_are_not_videos_are_refused(samples: Path, kind: str, reason: str) -> None:
+    target = samples / f"{kind}.mp4"
+    make_not_a_video(target, kind)
+    with pytest.raises(media.MediaError, match=reason):
+        media.probe(target)
+
+
+def test_an_audio_file_with_cover_art_is_not_a_video(samples: Path) -> None:
+    cover = samples / "art.png"
+    media.make_image(cover, "blue", size="64x64")
+    song = samples / "song.m4a"
+    ffmpeg(
+        "-f", "lavfi", "-i", "sine=duration=1", "-i", str(cover),
+        "-map", "0:a", "-map", "1:v", "-c:a", "aac", "-c:v", "png", "-disposition:v", "attached_pic",
+        str(song),
+    )  # fmt: skip
+    with pytest.raises(media.MediaError, match="not a video"):
+        media.probe(song)
+
+
+def test_a_truncated_video_is_refused(samples: Path) -> None:
+    whole = samples / "long.mp4"
+    media.make_test_video(whole, seconds=3, size="640x360")
+    data = whole.read_bytes()
+    cut = samples / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(media.MediaError, match="damaged or truncated"):
+        media.probe(cut)
+
+
+def test_the_cover_is_a_jpeg_from_the_start(samples: Path) -> None:
+    cover = samples / "cover.jpg"
+    media.extract_cover(samples / "clip.mp4", cover)
+    assert cover.read_bytes()[:3] == b"\xff\xd8\xff"
+
+
+def test_a_video_shorter_than_the_cover_point_still_gets_a_cover(samples: Path) -> None:
+    short = samples / "short.mp4"
+    media.make_test_video(short, seconds=0.1, size="320x240")
+    cover = samples / "short.jpg"
+    media.extract_cover(short, cover)
+    assert cover.read_bytes()[:3] == b"\xff\xd8\xff"
