@@ -14,6 +14,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from compat import douyin_routes
+from resolvers.uploads import RequestBodyLimit
 from schema.http import create_graphql_app
 from settings import Settings
 from storage.objects import IMMUTABLE, LocalObjectStore, ObjectStoreError, content_type_for
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         routes=[
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", RequestBodyLimit(graphql, settings.upload_max_bytes), methods=["GET", "POST"]),
             Route("/media/{key:path}", media_file, methods=["GET", "HEAD"]),
             Route("/assets/{name}", asset_file, methods=["GET", "HEAD"]),
             Mount("/douyin", routes=douyin_routes(state)),
