@@ -2,14 +2,50 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from schema.auth import AuthMutation
+from schema.chat import ChatMutation, ChatQuery
+from schema.comments import CommentMutation
+from schema.errors import classify
+from schema.guards import GuardRails
+from schema.scalars import SCALAR_MAP
+from schema.social import SocialMutation
+from schema.users import UserQuery
+from schema.videos import VideoMutation, VideoQuery
 
 
 @strawberry.type
-class Query:
-    @strawberry.field(description="Always true; a placeholder until the domain fields land.")
-    def ok(self) -> bool:
-        return True
+class Query(UserQuery, VideoQuery, ChatQuery):
+    pass
 
 
-schema = strawberry.Schema(query=Query)
+@strawberry.type
+class Mutation(AuthMutation, VideoMutation, CommentMutation, SocialMutation, ChatMutation):
+    pass
+
+
+class DouyinSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        context: Any = execution_context.context if execution_context is not None else None
+        request_id = str(getattr(context, "request_id", "-"))
+        for error in errors:
+            classify(error, request_id)
+
+
+schema = DouyinSchema(
+    query=Query,
+    mutation=Mutation,
+    config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    # Order matters: the guard rails set the token limit before parsing and add the limit rules before
+    # validation; the caches then parse and validate each distinct document once.
+    extensions=[GuardRails, ParserCache, ValidationCache],
+)

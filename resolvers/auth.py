@@ -1,0 +1,86 @@
+"""Tokens and sign-in: the one module that knows about JWTs.
+
+Tokens are HS256 JWTs (the algorithm is pinned on decode, so a token cannot choose `none` or a public
+key algorithm) whose subject is the user id and which always expire.
+"""
+
+from __future__ import annotations
+
+import time
+
+from jose import JWTError, jwt
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
+
+from resolvers.errors import DomainError, ErrorCode, unauthenticated
+from resolvers.passwords import hash_password, verify_password
+from resolvers.validation import check_length
+from settings import Settings
+from storage.models import User, now_ms, table_of
+from storage.services import Services
+
+ALGORITHM = "HS256"
+
+
+def issue_token(settings: Settings, user_id: int) -> str:
+    issued = int(time.time())
+    claims = {"sub": str(user_id), "iat": issued, "exp": issued + settings.jwt_ttl_seconds}
+    return str(jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM))
+
+
+def user_id_from_token(settings: Settings, token: str | None) -> int | None:
+    """The user a token names, or None when it is missing, forged, expired or malformed."""
+    if not token:
+        return None
+    try:
+        claims = jwt.decode(token, settings.jwt_secret, algorithms=[ALGORITHM], options={"require_exp": True})
+    except JWTError:
+        return None
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject.isdecimal():
+        return None
+    return int(subject)
+
+
+def _check_credentials_shape(settings: Settings, username: str, password: str) -> None:
+    check_length("username", username, settings.username_min, settings.username_max)
+    check_length("password", password, settings.password_min, settings.password_max)
+
+
+async def register(services: Services, username: str, password: str) -> tuple[User, str]:
+    settings = services.settings
+    _check_credentials_shape(settings, username, password)
+    password_hash = await hash_password(password)
+    try:
+        async with services.db.write() as session:
+            # Every NOT NULL column without a server default is given, so the only possible
+            # integrity error here is the unique name.
+            result = await session.execute(
+                table_of(User)
+                .insert()
+                .values(
+                    name=username,
+                    password_hash=password_hash,
+                    avatar_key="",
+                    background_key="",
+                    signature="",
+                    created_at=now_ms(),
+                )
+            )
+            user_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+            user = (await session.execute(select(User).where(col(User.id) == user_id))).scalar_one()
+    except IntegrityError as error:
+        # The unique name constraint decides; a read-before-insert would race.
+        raise DomainError(ErrorCode.CONFLICT, "That username is taken") from error
+    return user, issue_token(settings, user_id)
+
+
+async def login(services: Services, username: str, password: str) -> tuple[User, str]:
+    settings = services.settings
+    _check_credentials_shape(settings, username, password)
+    async with services.db.read() as session:
+        user = (await session.execute(select(User).where(col(User.name) == username))).scalar_one_or_none()
+    if user is None or user.id is None or not await verify_password(user.password_hash, password):
+        raise unauthenticated("Wrong username or password")
+    return user, issue_token(settings, user.id)

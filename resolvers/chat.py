@@ -1,0 +1,73 @@
+"""Direct messages between two users: the conversation and sending."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from resolvers.errors import bad_input, not_found
+from resolvers.locks import lock_users
+from resolvers.transactions import in_transaction
+from resolvers.validation import check_length
+from storage.models import Message, User, now_ms, table_of
+from storage.services import Services
+
+# Each collision moves the message one millisecond later; this many in a row means something is wrong.
+MAX_TIMESTAMP_COLLISIONS = 1000
+
+
+async def conversation(
+    services: Services, viewer_id: int, other_id: int, after_ms: int | None, first: int
+) -> Sequence[Message]:
+    """Both directions, oldest first, strictly newer than `after_ms`."""
+    async with services.db.read() as session:
+        exists = (await session.execute(select(col(User.id)).where(col(User.id) == other_id))).first()
+        if exists is None:
+            raise not_found("No such user")
+        statement = select(Message).where(
+            col(Message.pair_low) == min(viewer_id, other_id),
+            col(Message.pair_high) == max(viewer_id, other_id),
+        )
+        if after_ms is not None:
+            statement = statement.where(col(Message.created_at) > after_ms)
+        statement = statement.order_by(col(Message.created_at), col(Message.id)).limit(first)
+        return (await session.execute(statement)).scalars().all()
+
+
+async def send_message(services: Services, viewer_id: int, to_user_id: int, content: str) -> Message:
+    check_length("content", content, 1, services.settings.message_max)
+    if to_user_id == viewer_id:
+        raise bad_input("You cannot send a message to yourself")
+
+    async def work(session: AsyncSession) -> Message:
+        await lock_users(session, viewer_id, to_user_id)
+        created_at = now_ms()
+        for _ in range(MAX_TIMESTAMP_COLLISIONS):
+            try:
+                # A savepoint, so a collision undoes only this insert, not the transaction.
+                async with session.begin_nested():
+                    result = await session.execute(
+                        table_of(Message)
+                        .insert()
+                        .values(
+                            sender_id=viewer_id,
+                            recipient_id=to_user_id,
+                            pair_low=min(viewer_id, to_user_id),
+                            pair_high=max(viewer_id, to_user_id),
+                            content=content,
+                            created_at=created_at,
+                        )
+                    )
+            except IntegrityError:
+                # Both users exist (locked above), so this is the (pair, created_at) unique key.
+                created_at += 1
+                continue
+            message_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+            return (await session.execute(select(Message).where(col(Message.id) == message_id))).scalar_one()
+        raise RuntimeError("could not find a free timestamp for the message")
+
+    return await in_transaction(services, work)

@@ -1,0 +1,78 @@
+"""Comments on videos: the list, adding one, deleting one (its writer or the video's owner only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from resolvers.errors import forbidden, not_found
+from resolvers.locks import lock_users, lock_video
+from resolvers.pagination import Page, PageRequest, Position, build_page, older_than
+from resolvers.transactions import in_transaction
+from resolvers.validation import check_length
+from storage.counters import add_to_counters
+from storage.models import Comment, Video, now_ms, table_of
+from storage.services import Services
+
+
+async def comments_of_video(services: Services, video_id: int, request: PageRequest) -> Page[Comment]:
+    """Newest first."""
+    statement = select(Comment).where(col(Comment.video_id) == video_id)
+    keyset = older_than(col(Comment.created_at), col(Comment.id), request.after)
+    if keyset is not None:
+        statement = statement.where(keyset)
+    statement = statement.order_by(col(Comment.created_at).desc(), col(Comment.id).desc())
+    async with services.db.read() as session:
+        rows = (await session.execute(statement.limit(request.fetch_limit))).scalars().all()
+    return build_page(rows, request, lambda comment: Position(comment.created_at, int(comment.id or 0)))
+
+
+async def add_comment(services: Services, viewer_id: int, video_id: int, content: str) -> Comment:
+    check_length("content", content, 1, services.settings.comment_max)
+
+    async def work(session: AsyncSession) -> Comment:
+        await lock_video(session, video_id)
+        await lock_users(session, viewer_id)
+        result = await session.execute(
+            table_of(Comment)
+            .insert()
+            .values(video_id=video_id, user_id=viewer_id, content=content, created_at=now_ms())
+        )
+        comment_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+        await add_to_counters(session, table_of(Video), video_id, comment_count=1)
+        return (await session.execute(select(Comment).where(col(Comment.id) == comment_id))).scalar_one()
+
+    return await in_transaction(services, work)
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedComment:
+    comment_id: int
+    video: Video
+
+
+async def delete_comment(services: Services, viewer_id: int, comment_id: int) -> DeletedComment:
+    async def work(session: AsyncSession) -> DeletedComment:
+        found = (
+            await session.execute(
+                select(col(Comment.video_id), col(Comment.user_id)).where(col(Comment.id) == comment_id)
+            )
+        ).one_or_none()
+        if found is None:
+            raise not_found("No such comment")
+        video_id, writer_id = int(found[0]), int(found[1])
+        owner_id = await lock_video(session, video_id)
+        if viewer_id not in (writer_id, owner_id):
+            raise forbidden("Only the comment's writer or the video's owner may delete it")
+        comments = table_of(Comment)
+        result = await session.execute(delete(comments).where(comments.c.id == comment_id))
+        # A concurrent delete of the same comment may have won: then it already changed the count.
+        if result.rowcount:  # type: ignore[attr-defined]
+            await add_to_counters(session, table_of(Video), video_id, comment_count=-1)
+        statement = select(Video).where(col(Video.id) == video_id).execution_options(populate_existing=True)
+        return DeletedComment(comment_id, (await session.execute(statement)).scalar_one())
+
+    return await in_transaction(services, work)

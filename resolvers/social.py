@@ -1,0 +1,124 @@
+"""Follows: who a user follows, who follows them, mutual follows (friends), follow and unfollow."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlmodel import col
+
+from resolvers.errors import bad_input
+from resolvers.locks import lock_users
+from resolvers.pagination import Page, PageRequest, Position, build_page, older_than
+from resolvers.transactions import in_transaction
+from storage.counters import add_to_counters
+from storage.db import insert_ignore
+from storage.models import Follow, User, now_ms, table_of
+from storage.services import Services
+
+
+def _page_of_users(rows: list[tuple[User, int]], request: PageRequest) -> Page[User]:
+    page = build_page(rows, request, lambda row: Position(row[1], int(row[0].id or 0)))
+    return Page([(cursor, user) for cursor, (user, _) in page.items], page.has_next, page.has_previous)
+
+
+async def following(services: Services, user_id: int, request: PageRequest) -> Page[User]:
+    """Users `user_id` follows, most recently followed first."""
+    statement = (
+        select(User, col(Follow.created_at))
+        .join(Follow, col(Follow.followee_id) == col(User.id))
+        .where(col(Follow.follower_id) == user_id)
+    )
+    keyset = older_than(col(Follow.created_at), col(Follow.followee_id), request.after)
+    if keyset is not None:
+        statement = statement.where(keyset)
+    statement = statement.order_by(col(Follow.created_at).desc(), col(Follow.followee_id).desc())
+    async with services.db.read() as session:
+        rows = (await session.execute(statement.limit(request.fetch_limit))).tuples().all()
+    return _page_of_users([(user, int(at)) for user, at in rows], request)
+
+
+async def followers(services: Services, user_id: int, request: PageRequest) -> Page[User]:
+    """Users following `user_id`, most recent first."""
+    statement = (
+        select(User, col(Follow.created_at))
+        .join(Follow, col(Follow.follower_id) == col(User.id))
+        .where(col(Follow.followee_id) == user_id)
+    )
+    keyset = older_than(col(Follow.created_at), col(Follow.follower_id), request.after)
+    if keyset is not None:
+        statement = statement.where(keyset)
+    statement = statement.order_by(col(Follow.created_at).desc(), col(Follow.follower_id).desc())
+    async with services.db.read() as session:
+        rows = (await session.execute(statement.limit(request.fetch_limit))).tuples().all()
+    return _page_of_users([(user, int(at)) for user, at in rows], request)
+
+
+async def friends(services: Services, user_id: int, request: PageRequest) -> Page[User]:
+    """Mutual follows of `user_id`, ordered by when `user_id` followed them, newest first."""
+    outgoing = aliased(Follow)
+    back = aliased(Follow)
+    statement = (
+        select(User, col(outgoing.created_at))
+        .join(outgoing, col(outgoing.followee_id) == col(User.id))
+        .join(
+            back,
+            and_(
+                col(back.follower_id) == col(outgoing.followee_id),
+                col(back.followee_id) == col(outgoing.follower_id),
+            ),
+        )
+        .where(col(outgoing.follower_id) == user_id)
+    )
+    keyset = older_than(col(outgoing.created_at), col(outgoing.followee_id), request.after)
+    if keyset is not None:
+        statement = statement.where(keyset)
+    statement = statement.order_by(col(outgoing.created_at).desc(), col(outgoing.followee_id).desc())
+    async with services.db.read() as session:
+        rows = (await session.execute(statement.limit(request.fetch_limit))).tuples().all()
+    return _page_of_users([(user, int(at)) for user, at in rows], request)
+
+
+async def _reload_user(session: AsyncSession, user_id: int) -> User:
+    statement = select(User).where(col(User.id) == user_id).execution_options(populate_existing=True)
+    return (await session.execute(statement)).scalar_one()
+
+
+async def follow_user(services: Services, viewer_id: int, target_id: int) -> User:
+    if viewer_id == target_id:
+        raise bad_input("You cannot follow yourself")
+
+    async def work(session: AsyncSession) -> User:
+        await lock_users(session, viewer_id, target_id)
+        values = {"follower_id": viewer_id, "followee_id": target_id, "created_at": now_ms()}
+        if await insert_ignore(session, table_of(Follow), values):
+            await _change_follow_counters(session, viewer_id, target_id, +1)
+        return await _reload_user(session, target_id)
+
+    return await in_transaction(services, work)
+
+
+async def unfollow_user(services: Services, viewer_id: int, target_id: int) -> User:
+    if viewer_id == target_id:
+        raise bad_input("You cannot unfollow yourself")
+
+    async def work(session: AsyncSession) -> User:
+        await lock_users(session, viewer_id, target_id)
+        follows = table_of(Follow)
+        result = await session.execute(
+            delete(follows).where(follows.c.follower_id == viewer_id, follows.c.followee_id == target_id)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            await _change_follow_counters(session, viewer_id, target_id, -1)
+        return await _reload_user(session, target_id)
+
+    return await in_transaction(services, work)
+
+
+async def _change_follow_counters(
+    session: AsyncSession, follower_id: int, followee_id: int, delta: int
+) -> None:
+    users = table_of(User)
+    changes = [(follower_id, {"follow_count": delta}), (followee_id, {"follower_count": delta})]
+    for user_id, deltas in sorted(changes, key=lambda change: change[0]):
+        await add_to_counters(session, users, user_id, **deltas)

@@ -1,0 +1,118 @@
+"""Video lists (feed, a user's works, a user's likes) and likes."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from resolvers.locks import lock_users, lock_video
+from resolvers.pagination import Page, PageRequest, Position, build_page, older_than
+from resolvers.transactions import in_transaction
+from storage.counters import add_to_counters
+from storage.db import insert_ignore
+from storage.models import Favorite, User, Video, now_ms, table_of
+from storage.services import Services
+
+
+def _video_position(video: Video) -> Position:
+    return Position(video.created_at, int(video.id or 0))
+
+
+async def feed(services: Services, request: PageRequest, before_ms: int | None) -> Page[Video]:
+    """Newest first, strictly older than `before_ms` (default: now)."""
+    before = now_ms() + 1 if before_ms is None else before_ms
+    statement = select(Video).where(col(Video.created_at) < before)
+    keyset = older_than(col(Video.created_at), col(Video.id), request.after)
+    if keyset is not None:
+        statement = statement.where(keyset)
+    statement = statement.order_by(col(Video.created_at).desc(), col(Video.id).desc()).limit(
+        request.fetch_limit
+    )
+    async with services.db.read() as session:
+        rows = (await session.execute(statement)).scalars().all()
+    return build_page(rows, request, _video_position)
+
+
+async def videos_by_author(services: Services, author_id: int, request: PageRequest) -> Page[Video]:
+    statement = select(Video).where(col(Video.author_id) == author_id)
+    keyset = older_than(col(Video.created_at), col(Video.id), request.after)
+    if keyset is not None:
+        statement = statement.where(keyset)
+    statement = statement.order_by(col(Video.created_at).desc(), col(Video.id).desc()).limit(
+        request.fetch_limit
+    )
+    async with services.db.read() as session:
+        rows = (await session.execute(statement)).scalars().all()
+    return build_page(rows, request, _video_position)
+
+
+async def favorites_of(services: Services, user_id: int, request: PageRequest) -> Page[Video]:
+    """The videos a user likes, most recently liked first; cursors follow the like, not the video."""
+    statement = (
+        select(Video, col(Favorite.created_at))
+        .join(Favorite, col(Favorite.video_id) == col(Video.id))
+        .where(col(Favorite.user_id) == user_id)
+    )
+    keyset = older_than(col(Favorite.created_at), col(Favorite.video_id), request.after)
+    if keyset is not None:
+        statement = statement.where(keyset)
+    statement = statement.order_by(col(Favorite.created_at).desc(), col(Favorite.video_id).desc()).limit(
+        request.fetch_limit
+    )
+    async with services.db.read() as session:
+        rows = [(video, int(liked_at)) for video, liked_at in (await session.execute(statement)).all()]
+    page = build_page(rows, request, lambda row: Position(row[1], int(row[0].id or 0)))
+    return Page([(cursor, video) for cursor, (video, _) in page.items], page.has_next, page.has_previous)
+
+
+async def _reload_video(session: AsyncSession, video_id: int) -> Video:
+    return (
+        await session.execute(
+            select(Video).where(col(Video.id) == video_id).execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+
+
+async def like_video(services: Services, viewer_id: int, video_id: int) -> Video:
+    async def work(session: AsyncSession) -> Video:
+        author_id = await lock_video(session, video_id)
+        await lock_users(session, viewer_id, author_id)
+        values = {"user_id": viewer_id, "video_id": video_id, "created_at": now_ms()}
+        if await insert_ignore(session, table_of(Favorite), values):
+            await _change_like_counters(session, viewer_id, video_id, author_id, +1)
+        return await _reload_video(session, video_id)
+
+    return await in_transaction(services, work)
+
+
+async def unlike_video(services: Services, viewer_id: int, video_id: int) -> Video:
+    async def work(session: AsyncSession) -> Video:
+        author_id = await lock_video(session, video_id)
+        await lock_users(session, viewer_id, author_id)
+        result = await session.execute(
+            delete(table_of(Favorite)).where(
+                table_of(Favorite).c.user_id == viewer_id, table_of(Favorite).c.video_id == video_id
+            )
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            await _change_like_counters(session, viewer_id, video_id, author_id, -1)
+        return await _reload_video(session, video_id)
+
+    return await in_transaction(services, work)
+
+
+async def _change_like_counters(
+    session: AsyncSession, liker_id: int, video_id: int, author_id: int, delta: int
+) -> None:
+    await add_to_counters(session, table_of(Video), video_id, favorite_count=delta)
+    users = table_of(User)
+    # Users in ascending id order, the order their rows were locked in.
+    if liker_id == author_id:
+        await add_to_counters(session, users, liker_id, favorite_count=delta, total_favorited=delta)
+    elif liker_id < author_id:
+        await add_to_counters(session, users, liker_id, favorite_count=delta)
+        await add_to_counters(session, users, author_id, total_favorited=delta)
+    else:
+        await add_to_counters(session, users, author_id, total_favorited=delta)
+        await add_to_counters(session, users, liker_id, favorite_count=delta)

@@ -1,0 +1,49 @@
+"""The per-request context every resolver receives, and how it is built from a token."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from strawberry.types import Info as StrawberryInfo
+
+from resolvers.auth import user_id_from_token
+from resolvers.loaders import Loaders
+from storage.services import Services
+
+
+@dataclass(slots=True)
+class Context:
+    services: Services
+    request: Request | None
+    viewer_id: int | None
+    base_url: str
+    loaders: Loaders
+    request_id: str
+
+
+Info = StrawberryInfo[Context, None]
+
+
+def _base_url(services: Services, request: Request | None) -> str:
+    configured = services.settings.public_base_url
+    if configured:
+        return configured.rstrip("/")
+    if request is None:
+        return ""
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+async def build_context(services: Services, *, request: Request | None, token: str | None) -> Context:
+    """`token` is the bare JWT. A missing, invalid or expired one means anonymous; no query is made."""
+    viewer_id = user_id_from_token(services.settings, token)
+    request_id = (request.headers.get("x-request-id") if request is not None else None) or uuid.uuid4().hex
+    return Context(
+        services=services,
+        request=request,
+        viewer_id=viewer_id,
+        base_url=_base_url(services, request),
+        loaders=Loaders.for_request(services.db, viewer_id),
+        request_id=request_id[:64],
+    )

@@ -1,0 +1,61 @@
+"""The one place where errors get their `extensions.code`.
+
+- `DomainError` raised by a resolver: its code and message.
+- Errors already tagged (the guard-rail rules): unchanged.
+- Parse errors, validation errors and bad variables (no resolver involved): BAD_USER_INPUT, except the
+  token limit, which graphql-core reports as a syntax error: QUERY_TOO_COMPLEX.
+- Anything else is a bug or an outage: masked as INTERNAL_SERVER_ERROR and logged with the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from graphql import GraphQLError
+from graphql.error import GraphQLSyntaxError
+
+from resolvers.errors import DomainError, ErrorCode
+
+log = logging.getLogger("douyin.graphql")
+
+INTERNAL_MESSAGE = "Internal server error"
+
+
+def _is_token_limit(error: GraphQLError) -> bool:
+    return (
+        isinstance(error, GraphQLSyntaxError) and "more than" in error.message and "tokens" in error.message
+    )
+
+
+def _is_client_error(error: GraphQLError) -> bool:
+    """Raised before any resolver ran: the document or the variables are wrong."""
+    original = error.original_error
+    if error.path is not None:
+        return False
+    return original is None or isinstance(original, GraphQLError | ValueError | TypeError)
+
+
+def classify(error: GraphQLError, request_id: str) -> None:
+    """Sets `extensions.code` (and masks the message when needed) in place."""
+    extensions = dict(error.extensions or {})
+    original = error.original_error
+    if isinstance(original, DomainError):
+        extensions["code"] = original.code.value
+        error.message = original.message
+    elif "code" in extensions:
+        pass
+    elif _is_token_limit(error):
+        extensions["code"] = ErrorCode.QUERY_TOO_COMPLEX.value
+    elif _is_client_error(error):
+        extensions["code"] = ErrorCode.BAD_USER_INPUT.value
+    else:
+        log.error(
+            "unexpected error in request %s at %s",
+            request_id,
+            error.path,
+            exc_info=(type(original), original, original.__traceback__) if original else None,
+        )
+        extensions["code"] = ErrorCode.INTERNAL_SERVER_ERROR.value
+        error.message = INTERNAL_MESSAGE
+        error.original_error = None
+    error.extensions = extensions

@@ -1,0 +1,191 @@
+"""The `User` type, user connections and the `viewer` / `user` root fields."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from resolvers import social
+from resolvers import videos as video_resolvers
+from resolvers.pagination import Page
+from resolvers.validation import parse_id
+from schema.context import Info
+from schema.pagination import PageInfo, page_info, page_request
+from storage.models import User as UserRow
+
+if TYPE_CHECKING:
+    from schema.chat import Message
+    from schema.videos import VideoConnection
+
+DEFAULT_AVATAR = "/assets/avatar.jpg"
+DEFAULT_BACKGROUND = "/assets/background.jpg"
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    name: str
+    signature: str
+    follow_count: int = strawberry.field(description="Users this user follows.")
+    follower_count: int
+    total_favorited: int = strawberry.field(description="Likes received over all of this user's videos.")
+    work_count: int = strawberry.field(description="Videos published.")
+    favorite_count: int = strawberry.field(description="Videos this user likes.")
+    db_id: strawberry.Private[int]
+    avatar_key: strawberry.Private[str]
+    background_key: strawberry.Private[str]
+
+    @strawberry.field(description="Absolute URL.")
+    def avatar(self, info: Info) -> str:
+        return _image_url(info, self.avatar_key, DEFAULT_AVATAR)
+
+    @strawberry.field(description="Absolute URL.")
+    def background_image(self, info: Info) -> str:
+        return _image_url(info, self.background_key, DEFAULT_BACKGROUND)
+
+    @strawberry.field(description="False when anonymous or when this is the viewer.")
+    async def viewer_is_following(self, info: Info) -> bool:
+        return await info.context.loaders.followed_by_viewer.load(self.db_id)
+
+    @strawberry.field(description="Published, newest first.")
+    async def videos(
+        self, info: Info, first: int | None = 30, after: str | None = strawberry.UNSET
+    ) -> Annotated[VideoConnection, strawberry.lazy("schema.videos")]:
+        from schema.videos import video_connection
+
+        page = await video_resolvers.videos_by_author(
+            info.context.services, self.db_id, page_request(info, first, after)
+        )
+        return video_connection(page)
+
+    @strawberry.field(description="Liked, most recently liked first.")
+    async def favorites(
+        self, info: Info, first: int | None = 30, after: str | None = strawberry.UNSET
+    ) -> Annotated[VideoConnection, strawberry.lazy("schema.videos")]:
+        from schema.videos import video_connection
+
+        page = await video_resolvers.favorites_of(
+            info.context.services, self.db_id, page_request(info, first, after)
+        )
+        return video_connection(page)
+
+    @strawberry.field(description="Users this user follows, most recently followed first.")
+    async def following(
+        self, info: Info, first: int | None = 30, after: str | None = strawberry.UNSET
+    ) -> UserConnection:
+        page = await social.following(info.context.services, self.db_id, page_request(info, first, after))
+        return user_connection(page)
+
+    @strawberry.field(description="Users following this user, most recent first.")
+    async def followers(
+        self, info: Info, first: int | None = 30, after: str | None = strawberry.UNSET
+    ) -> UserConnection:
+        page = await social.followers(info.context.services, self.db_id, page_request(info, first, after))
+        return user_connection(page)
+
+    @strawberry.field(
+        description="Mutual follows, each with the latest message between the viewer and that friend."
+    )
+    async def friends(
+        self, info: Info, first: int | None = 30, after: str | None = strawberry.UNSET
+    ) -> FriendConnection:
+        page = await social.friends(info.context.services, self.db_id, page_request(info, first, after))
+        return FriendConnection(
+            edges=[FriendEdge(cursor=cursor, node=user_from_row(row)) for cursor, row in page.items],
+            page_info=page_info(page),
+        )
+
+
+def _image_url(info: Info, key: str, default_path: str) -> str:
+    context = info.context
+    if not key:
+        return f"{context.base_url}{default_path}"
+    return context.services.objects.url(key, context.base_url)
+
+
+def user_from_row(row: UserRow) -> User:
+    return User(
+        id=strawberry.ID(str(row.id)),
+        name=row.name,
+        signature=row.signature,
+        follow_count=row.follow_count,
+        follower_count=row.follower_count,
+        total_favorited=row.total_favorited,
+        work_count=row.work_count,
+        favorite_count=row.favorite_count,
+        db_id=int(row.id or 0),
+        avatar_key=row.avatar_key,
+        background_key=row.background_key,
+    )
+
+
+async def load_user(info: Info, user_id: int) -> User | None:
+    row = await info.context.loaders.user_by_id.load(user_id)
+    return None if row is None else user_from_row(row)
+
+
+async def load_existing_user(info: Info, user_id: int) -> User:
+    """For references the foreign keys guarantee (a video's author, a message's sender)."""
+    user = await load_user(info, user_id)
+    if user is None:
+        raise LookupError(f"user {user_id} referenced but missing")
+    return user
+
+
+@strawberry.type
+class UserEdge:
+    cursor: str
+    node: User
+
+
+@strawberry.type
+class UserConnection:
+    edges: list[UserEdge]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[User]:
+        return [edge.node for edge in self.edges]
+
+
+def user_connection(page: Page[UserRow]) -> UserConnection:
+    return UserConnection(
+        edges=[UserEdge(cursor=cursor, node=user_from_row(row)) for cursor, row in page.items],
+        page_info=page_info(page),
+    )
+
+
+@strawberry.type
+class FriendEdge:
+    cursor: str
+    node: User
+
+    @strawberry.field(description="The latest message between the viewer and this friend.")
+    async def last_message(self, info: Info) -> Annotated[Message, strawberry.lazy("schema.chat")] | None:
+        from schema.chat import message_from_row
+
+        row = await info.context.loaders.last_message_by_friend.load(self.node.db_id)
+        return None if row is None else message_from_row(row)
+
+
+@strawberry.type
+class FriendConnection:
+    edges: list[FriendEdge]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[User]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.type
+class UserQuery:
+    @strawberry.field(description="The signed-in user, or null when anonymous.")
+    async def viewer(self, info: Info) -> User | None:
+        viewer_id = info.context.viewer_id
+        return None if viewer_id is None else await load_user(info, viewer_id)
+
+    @strawberry.field
+    async def user(self, info: Info, id: strawberry.ID) -> User | None:
+        return await load_user(info, parse_id("id", id))
