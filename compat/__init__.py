@@ -2,10 +2,61 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import logging
 
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from compat.documents import OperationError, load_document
+from compat.envelope import CompatError, failure, json_response
+from compat.http import Endpoint, endpoint_for
+from compat.openapi import openapi_document
+from compat.routes import ROUTES, RouteSpec
+from schema import schema
 from storage.services import Services
+
+log = logging.getLogger(__name__)
+
+# Every route answers every method itself (a wrong one gets a douyin failure, still HTTP 200 JSON).
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+async def _no_such_route(request: Request) -> Response:
+    return failure(CompatError("NOT_FOUND", f"no such route: {request.url.path}"))
+
+
+def _unavailable(spec: RouteSpec, problem: str) -> Endpoint:
+    async def endpoint(_request: Request) -> Response:
+        return failure(CompatError("INTERNAL_SERVER_ERROR", f"{spec.path} is not available on this server"))
+
+    log.error("douyin route %s disabled: its operation does not match the schema: %s", spec.path, problem)
+    return endpoint
+
+
+def _endpoint(spec: RouteSpec, services: Services) -> Endpoint:
+    try:
+        document = load_document(spec.operation, schema._schema)
+    except OperationError as error:
+        # One stale operation must not take the whole server down; the route says it is unavailable and
+        # the operation tests fail.
+        return _unavailable(spec, str(error))
+    return endpoint_for(spec, services, schema, document)
 
 
 def douyin_routes(services: Services) -> list[BaseRoute]:
-    return []
+    """The routes to mount at /douyin. Every operation is parsed and validated against the schema here,
+    once, at start-up."""
+    document = openapi_document(ROUTES, services.settings)
+
+    async def openapi(_request: Request) -> Response:
+        return json_response(document)
+
+    routes: list[BaseRoute] = [Route("/openapi.json", openapi, methods=["GET"])]
+    for spec in ROUTES:
+        endpoint = _endpoint(spec, services)
+        # Both spellings are served directly: a redirect would turn the APK's POST into a GET.
+        routes.append(Route(spec.path, endpoint, methods=ANY_METHOD))
+        routes.append(Route(spec.path.rstrip("/"), endpoint, methods=ANY_METHOD))
+    routes.append(Route("/{rest:path}", _no_such_route, methods=ANY_METHOD))
+    return routes
