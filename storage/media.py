@@ -3,14 +3,17 @@
 All functions block; callers on the event loop run them in a thread.
 
 Checking an upload costs three short ffmpeg runs: the header (container, streams, duration), a pass that
-demuxes every packet of the video track without decoding it (a truncated or cut file fails there; about
-0.03 s for 100 MB, where a full decode of phone footage takes seconds), and decoding the first frames
-for the cover, which proves the track is decodable.
+demuxes every packet of the video track without decoding it (about 0.03 s for 100 MB, where a full decode
+of phone footage takes seconds), and decoding the first frames for the cover, which proves the track is
+decodable. ffmpeg stops quietly at the end of a cut file, even when decoding everything, so truncation is
+caught by comparing: the MP4/MOV box sizes with the file size, and the span of packets read with the
+duration the header promises.
 """
 
 from __future__ import annotations
 
 import re
+import struct
 import subprocess
 from dataclasses import dataclass
 from functools import cache
@@ -28,6 +31,9 @@ _STREAM = re.compile(r"^\s*Stream #0:\d+\S*: (Video|Audio): (\w+)(.*)$", re.MULT
 _FRAME_SIZE = re.compile(r", (\d{1,5})x(\d{1,5})\b")
 _ROTATION = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees")
 _OUT_TIME = re.compile(r"^out_time_us=(\d+)$", re.MULTILINE)
+_FRAMES = re.compile(r"^frame=(\d+)$", re.MULTILINE)
+# How far the packets read may fall short of the header's duration (audio may outlast the video a little).
+_SHORTFALL_MS = 1000
 
 
 class MediaError(Exception):
@@ -137,8 +143,29 @@ def _display_size(details: str, header: str) -> tuple[int, int]:
     return width, height
 
 
-def _check_packets(path: Path) -> int:
-    """Read every packet of the video track without decoding; returns the length seen, in ms."""
+def _boxes_complete(path: Path) -> bool:
+    """Whether the top-level boxes of an MP4/MOV file add up to its size (a cut file ends mid-box)."""
+    size = path.stat().st_size
+    offset = 0
+    with path.open("rb") as file:
+        while size - offset >= 8:
+            file.seek(offset)
+            box_size, _kind = struct.unpack(">I4s", file.read(8))
+            if box_size == 1:  # a 64-bit size follows the type
+                large = file.read(8)
+                if len(large) < 8:
+                    return False
+                (box_size,) = struct.unpack(">Q", large)
+            elif box_size == 0:  # the last box runs to the end of the file
+                return True
+            if box_size < 8:
+                return False
+            offset += box_size
+    return offset <= size
+
+
+def _packet_span_ms(path: Path) -> int:
+    """Read every packet of the video track without decoding; the span read, in ms (0: no packets)."""
     result = _run(
         [
             "-v",
@@ -160,8 +187,23 @@ def _check_packets(path: Path) -> int:
     )
     if result.returncode != 0 or result.stderr.strip():
         raise MediaError("the video is damaged or truncated")
+    frames = _FRAMES.findall(result.stdout)
+    if not frames or int(frames[-1]) == 0:
+        raise MediaError("the video has no frames")
     times = _OUT_TIME.findall(result.stdout)
     return int(times[-1]) // 1000 if times else 0
+
+
+def _check_complete(path: Path, container: Container, header: str, duration_ms: int) -> int:
+    """Refuse a cut file; returns the span of packets read, in ms."""
+    if "File ended prematurely" in header:
+        raise MediaError("the video is damaged or truncated")
+    if container in (MP4, MOV, THREE_GP) and not _boxes_complete(path):
+        raise MediaError("the video is damaged or truncated")
+    span_ms = _packet_span_ms(path)
+    if duration_ms and span_ms < duration_ms - max(_SHORTFALL_MS, duration_ms // 10):
+        raise MediaError("the video is damaged or truncated")
+    return span_ms
 
 
 def probe(path: Path) -> VideoInfo:
@@ -181,9 +223,10 @@ def probe(path: Path) -> VideoInfo:
     width, height = _display_size(videos[0].details, header)
     if width == 0 or height == 0:
         raise MediaError("the video has no picture size")
-    measured_ms = _check_packets(path)
+    duration_ms = _duration_ms(header)
+    span_ms = _check_complete(path, container, header, duration_ms)
     return VideoInfo(
-        duration_ms=_duration_ms(header) or measured_ms,
+        duration_ms=duration_ms or span_ms,
         width=width,
         height=height,
         container=container,

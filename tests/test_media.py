@@ -95,13 +95,25 @@ def test_an_audio_file_with_cover_art_is_not_a_video(samples: Path) -> None:
         media.probe(song)
 
 
-def test_a_truncated_video_is_refused(samples: Path) -> None:
-    whole = samples / "long.mp4"
-    media.make_test_video(whole, seconds=3, size="640x360")
+H264_FASTSTART = ("-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart")
+H264_INDEX_LAST = ("-c:v", "libx264", "-pix_fmt", "yuv420p")  # as phones record: the index at the end
+VP9 = ("-c:v", "libvpx-vp9", "-b:v", "300k")
+CUTS = [("whole.mp4", H264_FASTSTART, kept) for kept in (0.1, 0.5, 0.9, 0.999)]
+CUTS += [("whole-index-last.mp4", H264_INDEX_LAST, kept) for kept in (0.1, 0.5, 0.9, 0.999)]
+# WebM has no index to compare with: a cut is caught when it loses more than a second of the header's length.
+CUTS += [("whole.webm", VP9, kept) for kept in (0.1, 0.5)]
+
+
+@pytest.mark.parametrize(("name", "codec", "kept"), CUTS)
+def test_a_cut_video_is_refused_wherever_it_was_cut(
+    samples: Path, name: str, codec: tuple[str, ...], kept: float
+) -> None:
+    whole = sample(samples, name, "-f", "lavfi", "-i", "testsrc=duration=3:size=320x240:rate=30", *codec)
+    media.probe(whole)  # the whole file is fine
     data = whole.read_bytes()
-    cut = samples / "cut.mp4"
-    cut.write_bytes(data[: len(data) * 2 // 3])
-    with pytest.raises(media.MediaError, match="damaged or truncated"):
+    cut = samples / f"cut-{kept}-{name}"
+    cut.write_bytes(data[: int(len(data) * kept)])
+    with pytest.raises(media.MediaError, match=r"damaged or truncated|not a video|no frames"):
         media.probe(cut)
 
 
