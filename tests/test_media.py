@@ -98,7 +98,9 @@ def test_an_audio_file_with_cover_art_is_not_a_video(samples: Path) -> None:
 H264_FASTSTART = ("-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart")
 H264_INDEX_LAST = ("-c:v", "libx264", "-pix_fmt", "yuv420p")  # as phones record: the index at the end
 VP9 = ("-c:v", "libvpx-vp9", "-b:v", "300k")
-CUTS = [("whole.mp4", H264_FASTSTART, kept) for kept in (0.1, 0.5, 0.9, 0.999)]
+CUTS: list[tuple[str, tuple[str, ...], float]] = [
+    ("whole.mp4", H264_FASTSTART, kept) for kept in (0.1, 0.5, 0.9, 0.999)
+]
 CUTS += [("whole-index-last.mp4", H264_INDEX_LAST, kept) for kept in (0.1, 0.5, 0.9, 0.999)]
 # WebM has no index to compare with: a cut is caught when it loses more than a second of the header's length.
 CUTS += [("whole.webm", VP9, kept) for kept in (0.1, 0.5)]
