@@ -1,0 +1,119 @@
+"""SQL statement counts for realistic client queries: constant whatever the page size (no N+1)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from storage.services import Services
+from tests.conftest import StatementCounter
+from tests.graphql_support import (
+    Account,
+    create_follows,
+    create_message,
+    create_users,
+    create_videos,
+    data_of,
+)
+
+MAX_STATEMENTS = 6
+
+FEED = """
+query($first: Int) {
+  feed(first: $first) {
+    edges {
+      cursor
+      node {
+        id title playUrl coverUrl favoriteCount commentCount viewerHasLiked createdAt
+        author { id name avatar followCount followerCount totalFavorited workCount viewerIsFollowing }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+FOLLOWERS = """
+query($id: ID!, $first: Int) {
+  user(id: $id) {
+    followers(first: $first) { nodes { id name avatar followerCount viewerIsFollowing } pageInfo { hasNextPage } }
+  }
+}"""
+FRIENDS = """
+query($id: ID!, $first: Int) {
+  user(id: $id) {
+    friends(first: $first) {
+      edges { cursor node { id name viewerIsFollowing } lastMessage { id content createdAt sender { id name } } }
+    }
+  }
+}"""
+
+
+async def _count(
+    client: httpx.AsyncClient, counter: StatementCounter, query: str, variables: dict[str, object], token: str
+) -> tuple[int, dict[str, object]]:
+    counter.reset()
+    data = await data_of(client, query, variables, token=token)
+    return counter.count, data
+
+
+@pytest.mark.parametrize("page_size", [1, 30, 100])
+async def test_feed_page_statement_count_is_constant(
+    client: httpx.AsyncClient, services: Services, sql_counter: StatementCounter, page_size: int
+) -> None:
+    viewer, *authors = await create_users(services, 11)
+    for index, author in enumerate(authors):
+        await create_videos(services, author, 10, start_ms=1_700_000_000_000 + index)
+    await create_follows(services, [(viewer, author) for author in authors[::2]])
+    count, data = await _count(client, sql_counter, FEED, {"first": page_size}, viewer.token)
+    feed = data["feed"]
+    assert isinstance(feed, dict)
+    assert len(feed["edges"]) == page_size
+    assert any(edge["node"]["author"]["viewerIsFollowing"] for edge in feed["edges"]) or page_size == 1
+    # videos, authors, viewer's likes, viewer's follows
+    assert count <= MAX_STATEMENTS, sql_counter.statements
+    assert count == 4, sql_counter.statements
+
+
+@pytest.mark.parametrize("page_size", [1, 30, 100])
+async def test_followers_statement_count_is_constant(
+    client: httpx.AsyncClient, services: Services, sql_counter: StatementCounter, page_size: int
+) -> None:
+    star, viewer, *fans = await create_users(services, 102)
+    await create_follows(services, [(fan, star) for fan in fans])
+    await create_follows(services, [(viewer, fan) for fan in fans[::3]])
+    count, data = await _count(
+        client, sql_counter, FOLLOWERS, {"id": star.gid, "first": page_size}, viewer.token
+    )
+    user = data["user"]
+    assert isinstance(user, dict)
+    assert len(user["followers"]["nodes"]) == page_size
+    # the user, the followers page, viewer's follows
+    assert count <= MAX_STATEMENTS, sql_counter.statements
+    assert count == 3, sql_counter.statements
+
+
+async def _make_friends(services: Services, me: Account, friends: list[Account]) -> None:
+    await create_follows(
+        services, [(me, friend) for friend in friends] + [(friend, me) for friend in friends]
+    )
+    for index, friend in enumerate(friends):
+        await create_message(services, friend, me, f"hello {index}", 1_700_000_000_000 + index)
+        await create_message(services, me, friend, f"reply {index}", 1_700_000_001_000 + index)
+
+
+@pytest.mark.parametrize("page_size", [1, 30, 100])
+async def test_friends_statement_count_is_constant(
+    client: httpx.AsyncClient, services: Services, sql_counter: StatementCounter, page_size: int
+) -> None:
+    me, *friends = await create_users(services, 101)
+    await _make_friends(services, me, friends)
+    count, data = await _count(client, sql_counter, FRIENDS, {"id": me.gid, "first": page_size}, me.token)
+    user = data["user"]
+    assert isinstance(user, dict)
+    edges = user["friends"]["edges"]
+    assert len(edges) == page_size
+    assert all(edge["lastMessage"]["content"].startswith("reply ") for edge in edges)
+    assert all(edge["lastMessage"]["sender"]["id"] == me.gid for edge in edges)
+    # the user, the friends page, viewer's follows, last messages (the sender, the viewer, is already
+    # in the per-request user loader)
+    assert count <= MAX_STATEMENTS, sql_counter.statements
+    assert count == 4, sql_counter.statements
