@@ -15,6 +15,7 @@ from schema.chat import ChatMutation, ChatQuery
 from schema.comments import CommentMutation
 from schema.errors import classify
 from schema.guards import GuardRails
+from schema.publishing import PublishingMutation
 from schema.scalars import SCALAR_MAP
 from schema.social import SocialMutation
 from schema.users import UserQuery
@@ -27,7 +28,9 @@ class Query(UserQuery, VideoQuery, ChatQuery):
 
 
 @strawberry.type
-class Mutation(AuthMutation, VideoMutation, CommentMutation, SocialMutation, ChatMutation):
+class Mutation(
+    AuthMutation, VideoMutation, PublishingMutation, CommentMutation, SocialMutation, ChatMutation
+):
     pass
 
 

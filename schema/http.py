@@ -60,7 +60,11 @@ class GraphQLView(GraphQL[Context, None]):
 
 
 def create_graphql_app(services: Services) -> GraphQLView:
-    return GraphQLView(services, graphql_ide="graphiql" if services.settings.graphiql else None)
+    return GraphQLView(
+        services,
+        graphql_ide="graphiql" if services.settings.graphiql else None,
+        multipart_uploads_enabled=True,
+    )
 
 
 __all__ = ["GraphQLView", "JSONResponse", "create_graphql_app"]

@@ -1,0 +1,138 @@
+"""`publishVideo` over HTTP: the GraphQL multipart request spec on /graphql, and the douyin REST route
+`POST /douyin/publish/action/`, both through the one pipeline."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from storage import media
+from storage.services import Services
+from tests.graphql_support import Account, create_users, data_of
+from tests.test_publish import local_keys, video_rows
+
+PUBLISH = """
+mutation Publish($title: String!, $file: Upload!) {
+  publishVideo(title: $title, file: $file) { id title playUrl coverUrl author { id workCount } }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = tmp_path_factory.mktemp("clips") / "bear.mp4"
+    media.make_test_video(path, seconds=1, size="320x240")
+    return path.read_bytes()
+
+
+@pytest.fixture
+async def author(services: Services) -> Account:
+    (account,) = await create_users(services, 1, prefix="author")
+    return account
+
+
+async def publish_multipart(
+    client: httpx.AsyncClient, data: bytes, *, title: str = "A bear", token: str | None = None
+) -> httpx.Response:
+    """One request as the multipart request spec lays it out: operations, map, then the file part."""
+    operations = {"query": PUBLISH, "variables": {"title": title, "file": None}}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return await client.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
+        files={"0": ("bear.mp4", data, "video/mp4")},
+        headers=headers,
+    )
+
+
+def errors_of(response: httpx.Response) -> list[dict[str, Any]]:
+    body: dict[str, Any] = response.json()
+    errors: list[dict[str, Any]] = body.get("errors") or []
+    return errors
+
+
+async def test_publish_video_over_graphql_multipart_serves_what_was_uploaded(
+    services: Services, client: httpx.AsyncClient, author: Account, clip: bytes
+) -> None:
+    response = await publish_multipart(client, clip, token=author.token)
+    assert response.status_code == 200, response.text
+    assert errors_of(response) == []
+    video = response.json()["data"]["publishVideo"]
+    assert video["title"] == "A bear"
+    assert video["author"] == {"id": author.gid, "workCount": 1}
+    assert video["playUrl"].startswith("http://testserver/media/videos/")
+    assert video["coverUrl"].startswith("http://testserver/media/covers/")
+
+    played = await client.get(video["playUrl"])
+    assert played.content == clip
+    assert (await client.get(video["coverUrl"])).content[:3] == b"\xff\xd8\xff"
+
+    feed = await data_of(client, "{ feed(first: 5) { nodes { id playUrl } } }")
+    assert feed["feed"]["nodes"] == [{"id": video["id"], "playUrl": video["playUrl"]}]
+
+
+async def test_publishing_needs_a_signed_in_viewer(
+    services: Services, client: httpx.AsyncClient, clip: bytes
+) -> None:
+    response = await publish_multipart(client, clip)
+    assert [error["extensions"]["code"] for error in errors_of(response)] == ["UNAUTHENTICATED"]
+    assert await video_rows(services) == []
+    assert local_keys(services) == set()
+
+
+async def test_a_non_video_upload_is_a_bad_user_input_error(
+    services: Services, client: httpx.AsyncClient, author: Account
+) -> None:
+    response = await publish_multipart(client, b"plain text, not a video\n" * 50, token=author.token)
+    (error,) = errors_of(response)
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "not a usable video" in error["message"]
+    assert await video_rows(services) == []
+    assert local_keys(services) == set()
+
+
+async def test_an_oversize_upload_is_a_bad_user_input_error(
+    services: Services, client: httpx.AsyncClient, author: Account, clip: bytes
+) -> None:
+    services.settings = services.settings.model_copy(update={"upload_max_bytes": len(clip) // 2})
+    response = await publish_multipart(client, clip, token=author.token)
+    (error,) = errors_of(response)
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "larger than" in error["message"]
+    assert await video_rows(services) == []
+
+
+async def test_rest_publish_action_runs_the_same_pipeline(
+    services: Services, client: httpx.AsyncClient, author: Account, clip: bytes
+) -> None:
+    response = await client.post(
+        "/douyin/publish/action/",
+        data={"token": author.token, "title": "bear over REST"},
+        files={"data": ("bear.mp4", clip, "video/mp4")},
+    )
+    assert response.status_code == 200
+    assert response.json()["status_code"] == 0, response.text
+
+    listed = await client.get("/douyin/publish/list/", params={"token": author.token, "user_id": author.id})
+    (video,) = listed.json()["video_list"]
+    assert video["title"] == "bear over REST"
+    assert (await client.get(video["play_url"])).content == clip
+    assert (await client.get(video["cover_url"])).content[:3] == b"\xff\xd8\xff"
+
+
+async def test_rest_publish_of_a_non_video_fails_with_a_status_code_and_stores_nothing(
+    services: Services, client: httpx.AsyncClient, author: Account
+) -> None:
+    response = await client.post(
+        "/douyin/publish/action/",
+        data={"token": author.token, "title": "fake"},
+        files={"data": ("bear.mp4", b"not a video at all" * 10, "video/mp4")},
+    )
+    body = response.json()
+    assert body["status_code"] != 0
+    assert "not a usable video" in body["status_msg"]
+    assert await video_rows(services) == []
+    assert local_keys(services) == set()
