@@ -2,7 +2,8 @@
 
 `spool_upload` serves both faces: Strawberry's `Upload` on ASGI and the REST route's form field are both
 Starlette `UploadFile`s. `RequestBodyLimit` refuses an HTTP request whose declared length is far over the
-cap before any of its body is read, so a 1 GB POST is not written to disk first only to be refused.
+cap before any of its body is read, so a 1 GB POST is not written to disk first only to be refused, and
+stops reading a body without a declared length as soon as it passes the same limit.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import BinaryIO
 
 import orjson
 from starlette.datastructures import Headers, UploadFile
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from resolvers.errors import ErrorCode, bad_input
 
@@ -63,10 +64,14 @@ async def spool_upload(
         yield path
 
 
+class _BodyTooLargeError(Exception):
+    """Raised from `receive` to stop the application reading an oversized body."""
+
+
 class RequestBodyLimit:
-    """ASGI wrapper: answer 413 with a GraphQL-shaped BAD_USER_INPUT error when Content-Length says the
-    body is over one upload at the cap plus the form around it. Bodies without a declared length are
-    capped later, per file."""
+    """ASGI wrapper: answer 413 with a GraphQL-shaped BAD_USER_INPUT error when a request body is over one
+    upload at the cap plus the form around it: at once when Content-Length says so, else as soon as the
+    bytes received pass the limit (if the application has not started its answer yet)."""
 
     def __init__(self, app: ASGIApp, upload_max_bytes: int) -> None:
         self.app = app
@@ -74,10 +79,35 @@ class RequestBodyLimit:
         self.max_body_bytes = upload_max_bytes + FORM_OVERHEAD_BYTES
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self._declared_length(scope) > self.max_body_bytes:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._declared_length(scope) > self.max_body_bytes:
             await self._refuse(send)
             return
-        await self.app(scope, receive, send)
+        received = 0
+        answering = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLargeError
+            return message
+
+        async def watching_send(message: Message) -> None:
+            nonlocal answering
+            answering = answering or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except _BodyTooLargeError:
+            if answering:
+                raise
+            await self._refuse(send)
 
     @staticmethod
     def _declared_length(scope: Scope) -> int:

@@ -4,6 +4,7 @@ upload leaves nothing behind (no row, no object, no temporary file)."""
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col
 from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import request_response
 
+from app import create_app
 from resolvers import publishing
 from resolvers.errors import DomainError, ErrorCode
+from resolvers.uploads import FORM_OVERHEAD_BYTES, RequestBodyLimit
 from storage import media
 from storage.models import User, Video
 from storage.objects import LocalObjectStore, ObjectStoreError
@@ -264,3 +270,62 @@ async def test_graphql_still_answers_ordinary_requests_behind_the_body_limit(
     response = await client.post("/graphql", json={"query": "{ __typename }"})
     assert response.status_code == 200
     assert response.json()["data"] == {"__typename": "Query"}
+
+
+async def chunks(total: int, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    """A body sent without Content-Length (chunked), as a client streaming a file of unknown size does."""
+    sent = 0
+    while sent < total:
+        chunk = b"x" * min(size, total - sent)
+        sent += len(chunk)
+        yield chunk
+
+
+async def body_length(request: Request) -> Response:
+    return JSONResponse({"length": len(await request.body())})
+
+
+def limited_echo(upload_max_bytes: int) -> httpx.AsyncClient:
+    # Wrapping the endpoint as app.py wraps /graphql: inside the routing, below the error middleware.
+    app = RequestBodyLimit(request_response(body_length), upload_max_bytes)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+async def test_body_limit_stops_an_undeclared_body_once_it_passes_the_limit() -> None:
+    async with limited_echo(1000) as client:
+        under = await client.post("/", content=chunks(FORM_OVERHEAD_BYTES + 1000))
+        over = await client.post("/", content=chunks(FORM_OVERHEAD_BYTES + 1001))
+    assert under.json() == {"length": FORM_OVERHEAD_BYTES + 1000}
+    assert over.status_code == 413
+    assert over.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_graphql_refuses_an_undeclared_multipart_body_over_the_cap(
+    services: Services, clip: bytes
+) -> None:
+    services.settings = services.settings.model_copy(update={"upload_max_bytes": 1000})
+    app = create_app(services=services)
+    boundary = "b0undary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n'
+        '{"query": "mutation($f: Upload!) { publishVideo(title: \\"t\\", file: $f) { id } }",'
+        ' "variables": {"f": null}}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n'
+        '{"0": ["variables.f"]}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="big.mp4"\r\n\r\n'
+    ).encode()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield head
+        async for chunk in chunks(2 * FORM_OVERHEAD_BYTES):
+            yield chunk
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.post(
+            "/graphql", content=body(), headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        )
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    await assert_nothing_published(services)
