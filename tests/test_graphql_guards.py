@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import httpx
 import pytest
@@ -149,7 +150,7 @@ async def test_in_process_execution_uses_the_same_codes(services: Services) -> N
 
 async def test_documents_are_validated_once_with_limits_on(client: httpx.AsyncClient) -> None:
     # The limit rules are built once, so the validation cache (keyed on the rule classes) hits.
-    validate_cache = _get_validate_cache(DEFAULT_MAXSIZE)
+    validate_cache: Any = _get_validate_cache(DEFAULT_MAXSIZE)
     before = validate_cache.cache_info()
     query = "{ viewer { id name } feed(first: 2) { nodes { id } } }"
     for _ in range(5):

@@ -34,14 +34,21 @@ query($first: Int) {
 FOLLOWERS = """
 query($id: ID!, $first: Int) {
   user(id: $id) {
-    followers(first: $first) { nodes { id name avatar followerCount viewerIsFollowing } pageInfo { hasNextPage } }
+    followers(first: $first) {
+      nodes { id name avatar followerCount viewerIsFollowing }
+      pageInfo { hasNextPage }
+    }
   }
 }"""
 FRIENDS = """
 query($id: ID!, $first: Int) {
   user(id: $id) {
     friends(first: $first) {
-      edges { cursor node { id name viewerIsFollowing } lastMessage { id content createdAt sender { id name } } }
+      edges {
+        cursor
+        node { id name viewerIsFollowing }
+        lastMessage { id content createdAt sender { id name } }
+      }
     }
   }
 }"""

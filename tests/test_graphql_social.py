@@ -15,7 +15,10 @@ query($id: ID!) {
   user(id: $id) {
     following { nodes { id } }
     followers { nodes { id viewerIsFollowing } }
-    friends { nodes { id } edges { cursor node { id } lastMessage { content sender { id } recipient { id } } } }
+    friends {
+      nodes { id }
+      edges { cursor node { id } lastMessage { content sender { id } recipient { id } } }
+    }
   }
 }"""
 

@@ -1,0 +1,77 @@
+"""Concurrent writes leave exact counts: counters change in the row's transaction, idempotency comes
+from the unique keys, and row locks are taken in one order so writers queue instead of deadlocking."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from storage.services import Services
+from tests.graphql_support import create_users, create_videos, data_of
+
+LIKE = "mutation($id: ID!) { likeVideo(videoId: $id) { id } }"
+VIDEO = "query($id: ID!) { video(id: $id) { favoriteCount commentCount author { totalFavorited } } }"
+USER = "query($id: ID!) { user(id: $id) { favoriteCount followerCount followCount } }"
+FOLLOW = "mutation($id: ID!) { followUser(userId: $id) { id } }"
+SEND = "mutation($to: ID!, $c: String!) { sendMessage(toUserId: $to, content: $c) { createdAt } }"
+
+
+async def test_twenty_users_liking_one_video_at_once(client: httpx.AsyncClient, services: Services) -> None:
+    author, *fans = await create_users(services, 21)
+    [video_id] = await create_videos(services, author, 1)
+    await asyncio.gather(*(data_of(client, LIKE, {"id": str(video_id)}, token=fan.token) for fan in fans))
+    video = (await data_of(client, VIDEO, {"id": str(video_id)}))["video"]
+    assert video["favoriteCount"] == 20
+    assert video["author"]["totalFavorited"] == 20
+    for fan in fans[:3]:
+        assert (await data_of(client, USER, {"id": fan.gid}))["user"]["favoriteCount"] == 1
+
+
+async def test_one_user_liking_the_same_video_many_times_at_once(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    author, fan = await create_users(services, 2)
+    [video_id] = await create_videos(services, author, 1)
+    await asyncio.gather(*(data_of(client, LIKE, {"id": str(video_id)}, token=fan.token) for _ in range(10)))
+    video = (await data_of(client, VIDEO, {"id": str(video_id)}))["video"]
+    assert video["favoriteCount"] == 1
+    assert video["author"]["totalFavorited"] == 1
+    assert (await data_of(client, USER, {"id": fan.gid}))["user"]["favoriteCount"] == 1
+
+
+async def test_crossing_likes_and_follows_do_not_deadlock(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """Users liking each other's videos and following each other at the same time."""
+    users = await create_users(services, 6)
+    videos = [
+        (await create_videos(services, user, 1, start_ms=1_700_000_000_000 + i))[0]
+        for i, user in enumerate(users)
+    ]
+    operations = []
+    for liker in users:
+        for author_index, video_id in enumerate(videos):
+            if users[author_index] != liker:
+                operations.append(data_of(client, LIKE, {"id": str(video_id)}, token=liker.token))
+                operations.append(data_of(client, FOLLOW, {"id": users[author_index].gid}, token=liker.token))
+    await asyncio.gather(*operations)
+    for user, video_id in zip(users, videos, strict=True):
+        counts = (await data_of(client, USER, {"id": user.gid}))["user"]
+        assert counts == {"favoriteCount": 5, "followerCount": 5, "followCount": 5}
+        assert (await data_of(client, VIDEO, {"id": str(video_id)}))["video"]["author"]["totalFavorited"] == 5
+
+
+async def test_concurrent_messages_in_one_millisecond_get_distinct_times(
+    client: httpx.AsyncClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob = await create_users(services, 2)
+    monkeypatch.setattr("resolvers.chat.now_ms", lambda: 1_796_092_800_000)
+    sends = [data_of(client, SEND, {"to": bob.gid, "c": f"m{i}"}, token=alice.token) for i in range(5)]
+    sends += [data_of(client, SEND, {"to": alice.gid, "c": f"r{i}"}, token=bob.token) for i in range(5)]
+    results = await asyncio.gather(*sends)
+    times = sorted(result["sendMessage"]["createdAt"] for result in results)
+    assert len(set(times)) == 10
+    assert times[0] == "2026-12-01T02:40:00.000Z"
+    assert times[-1] == "2026-12-01T02:40:00.009Z"
