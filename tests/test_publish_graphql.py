@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app import create_app
 from storage import media
 from storage.services import Services
 from tests.graphql_support import Account, create_users, data_of
@@ -72,6 +73,19 @@ async def test_publish_video_over_graphql_multipart_serves_what_was_uploaded(
 
     feed = await data_of(client, "{ feed(first: 5) { nodes { id playUrl } } }")
     assert feed["feed"]["nodes"] == [{"id": video["id"], "playUrl": video["playUrl"]}]
+
+
+async def test_without_a_public_base_url_media_urls_use_the_request_host(
+    services: Services, author: Account, clip: bytes
+) -> None:
+    services.settings = services.settings.model_copy(update={"public_base_url": ""})
+    transport = httpx.ASGITransport(app=create_app(services=services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://10.0.2.2:8080") as phone:
+        response = await publish_multipart(phone, clip, token=author.token)
+        video = response.json()["data"]["publishVideo"]
+        assert video["playUrl"].startswith("http://10.0.2.2:8080/media/videos/")
+        assert video["coverUrl"].startswith("http://10.0.2.2:8080/media/covers/")
+        assert (await phone.get(video["playUrl"])).content == clip
 
 
 async def test_publishing_needs_a_signed_in_viewer(

@@ -19,8 +19,10 @@ from resolvers.errors import DomainError, ErrorCode
 from storage.objects import ObjectStoreError, S3ObjectStore
 from storage.services import Services
 from tests.conftest import S3Endpoint, free_port
+from tests.graphql_support import create_users
 from tests.test_media import make_not_a_video
 from tests.test_publish import clip, make_user, upload_of, video_rows, work_count
+from tests.test_publish_graphql import publish_multipart
 
 __all__ = ["clip"]  # the module-scoped fixture, shared with the local-disk tests
 
@@ -144,3 +146,15 @@ async def test_an_author_that_does_not_exist_leaves_no_object_in_the_bucket(
         await publishing.publish_upload(services, 424242, "ghost", upload_of(clip))
     assert refused.value.code == ErrorCode.UNAUTHENTICATED
     await assert_nothing_published(services)
+
+
+async def test_publish_video_over_graphql_gives_urls_in_the_bucket(
+    services: Services, client: httpx.AsyncClient, clip: bytes, s3_endpoint: S3Endpoint, bucket_name: str
+) -> None:
+    (author,) = await create_users(services, 1, prefix="s3author")
+    response = await publish_multipart(client, clip, token=author.token)
+    video = response.json()["data"]["publishVideo"]
+    assert video["playUrl"].startswith(f"http://{s3_endpoint.address}/{bucket_name}/videos/")
+    async with httpx.AsyncClient() as phone:
+        assert (await phone.get(video["playUrl"])).content == clip
+        assert (await phone.get(video["coverUrl"])).content[:3] == b"\xff\xd8\xff"
