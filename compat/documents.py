@@ -98,6 +98,8 @@ def load_document(name: str, schema: GraphQLSchema, directory: Path = OPERATIONS
         document = parse(text)
     except GraphQLError as error:
         raise OperationError(f"{name}.graphql: {error.message}") from error
+    except OperationError as error:
+        raise OperationError(f"{name}.graphql: {error}") from error
     errors = validate(schema, document)
     if errors:
         raise OperationError(f"{name}.graphql: {_describe(errors)}")

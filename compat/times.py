@@ -38,11 +38,11 @@ def month_day(ms: int) -> str:
 def feed_cutoff_ms(raw: str | None, now_ms: int) -> int:
     """The feed's `latest_time`: above 10^11 it is ms, else seconds; absent, 0, negative or unparseable
     means now."""
-    try:
-        value = int((raw or "").strip())
-    except ValueError:
+    text = (raw or "").strip()
+    if not text.isascii() or not text.isdigit():  # int() would also take "-5", "1_0" and non-ASCII digits
         return now_ms
-    if value <= 0:
+    value = int(text)
+    if value == 0:
         return now_ms
     ms = value if value > MILLISECONDS_THRESHOLD else value * 1000
     return min(ms, MAX_MS)
