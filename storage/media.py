@@ -23,6 +23,8 @@ import imageio_ffmpeg
 
 FFMPEG_TIMEOUT_SECONDS = 120
 COVER_AT_SECONDS = 0.5
+# Covers are thumbnails in a feed: wider frames are scaled down to this width (height keeps the ratio).
+COVER_MAX_WIDTH = 720
 
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
 _INPUT_FORMAT = re.compile(r"Input #0, ([\w,]+), from")
@@ -235,7 +237,8 @@ def probe(path: Path) -> VideoInfo:
 
 def _cover_args(video: Path, cover: Path, seek: float | None) -> list[str]:
     start = ["-ss", str(seek)] if seek is not None else []
-    jpeg = ["-frames:v", "1", "-q:v", "3", "-f", "image2", "-c:v", "mjpeg"]
+    scale = f"scale=w='min(iw,{COVER_MAX_WIDTH})':h=-2"
+    jpeg = ["-vf", scale, "-frames:v", "1", "-q:v", "3", "-f", "image2", "-c:v", "mjpeg"]
     return ["-y", "-v", "error", *start, "-i", str(video), "-map", "0:v:0", *jpeg, str(cover)]
 
 

@@ -3,6 +3,7 @@ refused with a message an uploader understands."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -131,3 +132,25 @@ def test_a_video_shorter_than_the_cover_point_still_gets_a_cover(samples: Path) 
     cover = samples / "short.jpg"
     media.extract_cover(short, cover)
     assert cover.read_bytes()[:3] == b"\xff\xd8\xff"
+
+
+def picture_size(path: Path) -> tuple[int, int]:
+    header = subprocess.run(
+        [media.ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True
+    )
+    match = re.search(r"Video: mjpeg.*?, (\d+)x(\d+)", header.stderr)
+    assert match, header.stderr
+    return int(match.group(1)), int(match.group(2))
+
+
+def test_covers_of_large_videos_are_scaled_down_and_stand_as_the_video_is_shown(samples: Path) -> None:
+    wide = samples / "wide.mp4"
+    media.make_test_video(wide, seconds=1, size="1280x720")
+    cover = samples / "wide.jpg"
+    media.extract_cover(wide, cover)
+    assert picture_size(cover) == (720, 406)
+
+    rotated = samples / "wide-rotated.mp4"
+    ffmpeg("-display_rotation", "90", "-i", str(wide), "-c", "copy", str(rotated))
+    media.extract_cover(rotated, cover)
+    assert picture_size(cover) == (720, 1280)
