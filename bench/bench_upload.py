@@ -9,6 +9,7 @@ runs in child processes of its own and is not counted. The test video is made on
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import socket
@@ -81,7 +82,7 @@ def reset_peak(pid: int) -> bool:
 
 
 @contextmanager
-def running_server(data_dir: Path) -> Iterator[tuple[str, int]]:
+def running_server(data_dir: Path, storage_env: dict[str, str]) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = os.environ | {
         "ENV": "production",
@@ -95,6 +96,7 @@ def running_server(data_dir: Path) -> Iterator[tuple[str, int]]:
         "REDIS_URL": "",
         "S3_ENDPOINT": "",
     }
+    env |= storage_env
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
     server = subprocess.Popen([*manage, "serve"], env=env, cwd=ROOT)
@@ -116,17 +118,33 @@ def running_server(data_dir: Path) -> Iterator[tuple[str, int]]:
         server.wait(timeout=10)
 
 
-def main() -> None:
-    video = test_video()
+@contextmanager
+def moto_s3() -> Iterator[dict[str, str]]:
+    """An S3 endpoint for the server: moto's server in this process (it holds the objects in memory)."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per S3 request otherwise
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield {
+            "S3_ENDPOINT": f"http://127.0.0.1:{port}",
+            "S3_ACCESS_KEY": "bench",
+            "S3_SECRET_KEY": "bench-secret",
+            "S3_BUCKET": "bench",
+        }
+    finally:
+        server.stop()
+
+
+def bench_upload(video: Path, storage: str, storage_env: dict[str, str]) -> None:
     size_mib = video.stat().st_size / (1024 * 1024)
     with (
         tempfile.TemporaryDirectory(prefix="bench-upload-") as data_dir,
-        running_server(Path(data_dir)) as (
-            base_url,
-            pid,
-        ),
+        running_server(Path(data_dir), storage_env) as (base_url, pid),
+        httpx.Client(base_url=base_url, timeout=120) as client,
     ):
-        client = httpx.Client(base_url=base_url, timeout=120)
         credentials = {"u": f"bench{secrets.token_hex(3)}", "p": "bench-password"}
         registered = client.post("/graphql", json={"query": REGISTER, "variables": credentials}).json()
         token = registered["data"]["register"]["token"]
@@ -148,16 +166,24 @@ def main() -> None:
         body = response.json()
         if "errors" in body:
             raise RuntimeError(f"publishVideo failed: {body['errors']}")
-        stored = client.head(body["data"]["publishVideo"]["playUrl"])
-        client.close()
+        stored = httpx.head(body["data"]["publishVideo"]["playUrl"])
 
-    print(f"upload: {size_mib:.1f} MiB video through publishVideo (multipart) to uvicorn on loopback")
+    print(
+        f"upload to {storage}: {size_mib:.1f} MiB video through publishVideo (multipart), uvicorn on loopback"
+    )
     print(f"  wall time      {elapsed:.2f} s ({size_mib / elapsed:.0f} MiB/s)")
     print(f"  server VmHWM   {before:.0f} MiB before, {after:.0f} MiB after (+{after - before:.0f} MiB)")
     if was_reset:
         note = f"peak reset before the upload; {peak_at_start:.0f} MiB after start-up and sign-up"
         print(f"                 ({note})")
     print(f"  stored video   {int(stored.headers['content-length']) / (1024 * 1024):.1f} MiB served back")
+
+
+def main() -> None:
+    video = test_video()
+    bench_upload(video, "local disk", {})
+    with moto_s3() as s3_env:
+        bench_upload(video, "S3 (moto server)", s3_env)
 
 
 if __name__ == "__main__":
