@@ -9,7 +9,7 @@ from __future__ import annotations
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -67,4 +67,4 @@ def create_graphql_app(services: Services) -> GraphQLView:
     )
 
 
-__all__ = ["GraphQLView", "JSONResponse", "create_graphql_app"]
+__all__ = ["GraphQLView", "bearer_token", "create_graphql_app"]
