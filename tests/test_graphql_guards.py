@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import get_introspection_query
 from strawberry.extensions.validation_cache import DEFAULT_MAXSIZE, _get_validate_cache
 
 from schema import schema
@@ -158,3 +159,9 @@ async def test_documents_are_validated_once_with_limits_on(client: httpx.AsyncCl
     after = validate_cache.cache_info()
     assert after.misses - before.misses <= 1
     assert after.hits - before.hits >= 4
+
+
+async def test_graphiql_introspection_passes_the_limits(client: httpx.AsyncClient) -> None:
+    body = await gql(client, get_introspection_query(descriptions=True))
+    assert "errors" not in body
+    assert body["data"]["__schema"]["queryType"]["name"] == "Query"
