@@ -6,8 +6,11 @@ key algorithm) whose subject is the user id and which always expire.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from functools import cache
 
+from argon2 import PasswordHasher
 from jose import JWTError, jwt
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +24,11 @@ from storage.models import User, now_ms, table_of
 from storage.services import Services
 
 ALGORITHM = "HS256"
+
+
+@cache
+def _placeholder_hash() -> str:
+    return PasswordHasher().hash("placeholder for names that do not exist")
 
 
 def issue_token(settings: Settings, user_id: int) -> str:
@@ -81,6 +89,10 @@ async def login(services: Services, username: str, password: str) -> tuple[User,
     _check_credentials_shape(settings, username, password)
     async with services.db.read() as session:
         user = (await session.execute(select(User).where(col(User.name) == username))).scalar_one_or_none()
-    if user is None or user.id is None or not await verify_password(user.password_hash, password):
+    if user is None or user.id is None:
+        # Spend the same time as for a wrong password, so response times do not tell which names exist.
+        await verify_password(await asyncio.to_thread(_placeholder_hash), password)
+        raise unauthenticated("Wrong username or password")
+    if not await verify_password(user.password_hash, password):
         raise unauthenticated("Wrong username or password")
     return user, issue_token(settings, user.id)
