@@ -2,7 +2,8 @@
 
 Keys are relative paths such as `videos/2026/12/<uuid>.mp4`. `url()` turns a key into the absolute URL a
 phone fetches: on local disk the app serves `/media/<key>` (with Range support), on S3 the bucket's public
-address or a presigned GET URL.
+address (S3_PUBLIC_URL, else the endpoint and bucket) or, with S3_PRESIGN_SECONDS, a presigned GET URL
+(path style, on the host of S3_PUBLIC_URL when it is set).
 """
 
 from __future__ import annotations
@@ -144,6 +145,18 @@ class S3ObjectStore:
         )
         scheme = "https" if secure else "http"
         self.public_url = (settings.s3_public_url or f"{scheme}://{endpoint}/{self.bucket}").rstrip("/")
+        # A presigned URL signs its host, so phones that reach S3 by another name than this server does
+        # (S3_PUBLIC_URL) get URLs signed for that name. Signing needs no request when the region is known.
+        self.signer = self.client
+        if settings.s3_public_url:
+            public = urlsplit(settings.s3_public_url)
+            self.signer = Minio(
+                public.netloc,
+                access_key=settings.s3_access_key,
+                secret_key=settings.s3_secret_key,
+                secure=public.scheme == "https",
+                region=settings.s3_region,
+            )
         self._ready = False
 
     def _public_read_policy(self) -> str:
@@ -229,7 +242,7 @@ class S3ObjectStore:
 
     def url(self, key: str, base_url: str) -> str:
         if self.presign_seconds > 0:
-            return self.client.presigned_get_object(
+            return self.signer.presigned_get_object(
                 self.bucket, key, expires=timedelta(seconds=self.presign_seconds)
             )
         return f"{self.public_url}/{quote(str(safe_key(key)))}"

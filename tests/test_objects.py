@@ -180,6 +180,22 @@ async def test_s3_presigned_mode_keeps_the_bucket_private(
         store.client.get_bucket_policy(bucket_name)
 
 
+async def test_s3_presigned_urls_are_signed_for_the_public_host(
+    tmp_path: Path, s3_endpoint: S3Endpoint, bucket_name: str, payload_file: Path
+) -> None:
+    # The server reaches S3 at 127.0.0.1; phones know it by another name (here: localhost).
+    public = f"http://localhost:{s3_endpoint.port}"
+    store = s3_store(tmp_path, s3_endpoint, bucket_name, s3_presign_seconds=60, s3_public_url=public)
+    await store.put_file("covers/b.jpg", payload_file, "image/jpeg")
+    signed = store.url("covers/b.jpg", "http://ignored")
+    assert signed.startswith(f"{public}/{bucket_name}/covers/b.jpg?")
+    assert "X-Amz-Signature=" in signed
+    async with httpx.AsyncClient() as phone:
+        response = await phone.get(signed)
+    assert response.status_code == 200
+    assert response.content == PAYLOAD
+
+
 async def test_s3_store_fails_fast_when_the_endpoint_is_down(tmp_path: Path, payload_file: Path) -> None:
     settings = make_settings(
         tmp_path,
