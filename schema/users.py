@@ -57,7 +57,7 @@ class User:
         page = await video_resolvers.videos_by_author(
             info.context.services, self.db_id, page_request(info, first, after)
         )
-        return video_connection(page)
+        return video_connection(info, page)
 
     @strawberry.field(description="Liked, most recently liked first.")
     async def favorites(
@@ -68,21 +68,21 @@ class User:
         page = await video_resolvers.favorites_of(
             info.context.services, self.db_id, page_request(info, first, after)
         )
-        return video_connection(page)
+        return video_connection(info, page)
 
     @strawberry.field(description="Users this user follows, most recently followed first.")
     async def following(
         self, info: Info, first: int | None = 30, after: str | None = strawberry.UNSET
     ) -> UserConnection:
         page = await social.following(info.context.services, self.db_id, page_request(info, first, after))
-        return user_connection(page)
+        return user_connection(info, page)
 
     @strawberry.field(description="Users following this user, most recent first.")
     async def followers(
         self, info: Info, first: int | None = 30, after: str | None = strawberry.UNSET
     ) -> UserConnection:
         page = await social.followers(info.context.services, self.db_id, page_request(info, first, after))
-        return user_connection(page)
+        return user_connection(info, page)
 
     @strawberry.field(
         description="Mutual follows, each with the latest message between the viewer and that friend."
@@ -91,6 +91,7 @@ class User:
         self, info: Info, first: int | None = 30, after: str | None = strawberry.UNSET
     ) -> FriendConnection:
         page = await social.friends(info.context.services, self.db_id, page_request(info, first, after))
+        prime_users(info, [row for _, row in page.items])
         return FriendConnection(
             edges=[FriendEdge(cursor=cursor, node=user_from_row(row)) for cursor, row in page.items],
             page_info=page_info(page),
@@ -149,7 +150,14 @@ class UserConnection:
         return [edge.node for edge in self.edges]
 
 
-def user_connection(page: Page[UserRow]) -> UserConnection:
+def prime_users(info: Info, rows: list[UserRow]) -> None:
+    """Rows a list already fetched: later lookups of the same users (a message's sender, a comment's
+    author) come from the request's loader instead of another query."""
+    info.context.loaders.user_by_id.prime_many({int(row.id or 0): row for row in rows})
+
+
+def user_connection(info: Info, page: Page[UserRow]) -> UserConnection:
+    prime_users(info, [row for _, row in page.items])
     return UserConnection(
         edges=[UserEdge(cursor=cursor, node=user_from_row(row)) for cursor, row in page.items],
         page_info=page_info(page),

@@ -93,7 +93,9 @@ class VideoConnection:
         return [edge.node for edge in self.edges]
 
 
-def video_connection(page: Page[VideoRow]) -> VideoConnection:
+def video_connection(info: Info, page: Page[VideoRow]) -> VideoConnection:
+    # A comment's `video` on the same page is then answered without another query.
+    info.context.loaders.video_by_id.prime_many({int(row.id or 0): row for _, row in page.items})
     return VideoConnection(
         edges=[VideoEdge(cursor=cursor, node=video_from_row(row)) for cursor, row in page.items],
         page_info=page_info(page),
@@ -121,7 +123,7 @@ class VideoQuery:
     ) -> VideoConnection:
         before_ms = ms_from_datetime(before) if before else None
         page = await video_resolvers.feed(info.context.services, page_request(info, first, after), before_ms)
-        return video_connection(page)
+        return video_connection(info, page)
 
 
 @strawberry.type

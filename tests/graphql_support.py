@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from resolvers.auth import issue_token
-from storage.models import Follow, Message, User, Video, now_ms, table_of
+from storage.models import Comment, Follow, Message, User, Video, now_ms, table_of
 from storage.services import Services
 
 
@@ -148,4 +148,27 @@ async def create_message(
                 content=content,
                 created_at=at_ms,
             )
+        )
+
+
+async def create_comments(services: Services, video_id: int, writers: list[Account], rounds: int) -> None:
+    """`rounds` comments by each writer on one video, one millisecond apart, with the video's count."""
+    async with services.db.write() as session:
+        for index in range(rounds * len(writers)):
+            writer = writers[index % len(writers)]
+            await session.execute(
+                table_of(Comment)
+                .insert()
+                .values(
+                    video_id=video_id,
+                    user_id=writer.id,
+                    content=f"comment {index}",
+                    created_at=1_700_000_000_000 + index,
+                )
+            )
+        videos = table_of(Video)
+        await session.execute(
+            videos.update()
+            .where(videos.c.id == video_id)
+            .values(comment_count=videos.c.comment_count + rounds * len(writers))
         )

@@ -9,6 +9,7 @@ from storage.services import Services
 from tests.conftest import StatementCounter
 from tests.graphql_support import (
     Account,
+    create_comments,
     create_follows,
     create_message,
     create_users,
@@ -99,12 +100,14 @@ async def test_followers_statement_count_is_constant(
 
 
 async def _make_friends(services: Services, me: Account, friends: list[Account]) -> None:
-    await create_follows(
-        services, [(me, friend) for friend in friends] + [(friend, me) for friend in friends]
-    )
+    """Mutual follows with two messages each; the latest is the viewer's for even friends, the
+    friend's for odd ones, so senders are a mix of the viewer and the friends on the page."""
+    await create_follows(services, [(me, friend) for friend in friends])
+    await create_follows(services, [(friend, me) for friend in friends])
     for index, friend in enumerate(friends):
-        await create_message(services, friend, me, f"hello {index}", 1_700_000_000_000 + index)
-        await create_message(services, me, friend, f"reply {index}", 1_700_000_001_000 + index)
+        first, last = (friend, me) if index % 2 == 0 else (me, friend)
+        await create_message(services, first, last, f"earlier {index}", 1_700_000_000_000 + index)
+        await create_message(services, last, first, f"latest {index}", 1_700_000_001_000 + index)
 
 
 @pytest.mark.parametrize("page_size", [1, 30, 100])
@@ -118,9 +121,44 @@ async def test_friends_statement_count_is_constant(
     assert isinstance(user, dict)
     edges = user["friends"]["edges"]
     assert len(edges) == page_size
-    assert all(edge["lastMessage"]["content"].startswith("reply ") for edge in edges)
-    assert all(edge["lastMessage"]["sender"]["id"] == me.gid for edge in edges)
-    # the user, the friends page, viewer's follows, last messages (the sender, the viewer, is already
-    # in the per-request user loader)
+    assert all(edge["lastMessage"]["content"].startswith("latest ") for edge in edges)
+    senders = {edge["lastMessage"]["sender"]["id"] for edge in edges}
+    friends_on_page = {edge["node"]["id"] for edge in edges}
+    assert senders <= friends_on_page | {me.gid}
+    if page_size > 1:
+        assert me.gid in senders
+        assert senders & friends_on_page
+    # the user, the friends page, viewer's follows, last messages; senders are the viewer or friends
+    # on the page, already in the request's user loader
+    assert count <= MAX_STATEMENTS, sql_counter.statements
+    assert count == 4, sql_counter.statements
+
+
+COMMENTS = """
+query($id: ID!, $first: Int) {
+  video(id: $id) {
+    id commentCount
+    comments(first: $first) {
+      nodes { id content createdAt author { id name avatar viewerIsFollowing } video { id } }
+    }
+  }
+}"""
+
+
+@pytest.mark.parametrize("page_size", [1, 30, 100])
+async def test_comment_page_statement_count_is_constant(
+    client: httpx.AsyncClient, services: Services, sql_counter: StatementCounter, page_size: int
+) -> None:
+    owner, viewer, *writers = await create_users(services, 22)
+    [video_id] = await create_videos(services, owner, 1)
+    await create_comments(services, video_id, writers, 5)
+    count, data = await _count(
+        client, sql_counter, COMMENTS, {"id": str(video_id), "first": page_size}, viewer.token
+    )
+    video = data["video"]
+    assert isinstance(video, dict)
+    assert len(video["comments"]["nodes"]) == page_size
+    # the video, the comments page, their authors, viewer's follows (each comment's video is the one
+    # already loaded)
     assert count <= MAX_STATEMENTS, sql_counter.statements
     assert count == 4, sql_counter.statements
