@@ -1,6 +1,7 @@
 """The one publishing pipeline behind `publishVideo` and `POST /douyin/publish/action/`.
 
-Probe the file, take a cover, store both objects, then write the row. The row is written only after both
+Probe the file, take a cover, move an MP4/MOV index to the front (players then start without fetching
+the end of the file first), store both objects, then write the row. The row is written only after both
 objects are stored; if anything fails afterwards the stored objects are removed again, so a video is
 either fully published or not at all.
 """
@@ -64,6 +65,19 @@ async def _insert_row(services: Services, video: Video) -> Video:
     return video
 
 
+def _with_index_first(source: Path, workdir: Path, container: media.Container) -> Path:
+    """The file to store: `source`, or a copy with its index moved to the front when it was at the end."""
+    if not media.index_at_end(source, container):
+        return source
+    rewritten = workdir / f"video.{container.extension}"
+    if media.move_index_to_front(source, rewritten, container):
+        return rewritten
+    log.warning(
+        "could not move the index of an uploaded .%s to the front; stored as uploaded", container.extension
+    )
+    return source
+
+
 async def publish_video(services: Services, author_id: int, title: str, source: Path) -> Video:
     """Publish the video file at `source` (left in place; the caller owns it)."""
     title = validate_title(title, services.settings.title_max)
@@ -75,14 +89,15 @@ async def publish_video(services: Services, author_id: int, title: str, source: 
     stem = new_media_stem()
     video_key, cover_key = f"videos/{stem}.{info.container.extension}", f"covers/{stem}.jpg"
     stored: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="cover-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="publish-") as workdir:
         cover = Path(workdir) / "cover.jpg"
         try:
             await asyncio.to_thread(media.extract_cover, source, cover)
         except media.MediaError as error:
             raise bad_input(f"not a usable video: {error}") from error
+        playable = await asyncio.to_thread(_with_index_first, source, Path(workdir), info.container)
         try:
-            await services.objects.put_file(video_key, source, info.container.content_type)
+            await services.objects.put_file(video_key, playable, info.container.content_type)
             stored.append(video_key)
             await services.objects.put_file(cover_key, cover, "image/jpeg")
             stored.append(cover_key)

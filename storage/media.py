@@ -63,6 +63,8 @@ _SIMPLE_CONTAINERS = {
     "mpegts": Container("ts", "video/mp2t"),
     "mpeg": Container("mpg", "video/mpeg"),
 }
+ISO_CONTAINERS = (MP4, MOV, THREE_GP)  # the box-structured ones
+_MUXERS = {MP4: "mp4", MOV: "mov", THREE_GP: "3gp"}
 _WEBM_VIDEO_CODECS = frozenset({"vp8", "vp9", "av1"})
 _WEBM_AUDIO_CODECS = frozenset({"opus", "vorbis"})
 
@@ -145,25 +147,28 @@ def _display_size(details: str, header: str) -> tuple[int, int]:
     return width, height
 
 
-def _boxes_complete(path: Path) -> bool:
-    """Whether the top-level boxes of an MP4/MOV file add up to its size (a cut file ends mid-box)."""
+def _top_level_boxes(path: Path) -> list[str] | None:
+    """The types of an MP4/MOV file's top-level boxes, in order; None when their sizes do not add up to
+    the file's (a cut file ends mid-box)."""
     size = path.stat().st_size
+    kinds: list[str] = []
     offset = 0
     with path.open("rb") as file:
         while size - offset >= 8:
             file.seek(offset)
-            box_size, _kind = struct.unpack(">I4s", file.read(8))
+            box_size, kind = struct.unpack(">I4s", file.read(8))
+            kinds.append(kind.decode("latin-1"))
             if box_size == 1:  # a 64-bit size follows the type
                 large = file.read(8)
                 if len(large) < 8:
-                    return False
+                    return None
                 (box_size,) = struct.unpack(">Q", large)
             elif box_size == 0:  # the last box runs to the end of the file
-                return True
+                return kinds
             if box_size < 8:
-                return False
+                return None
             offset += box_size
-    return offset <= size
+    return kinds if offset <= size else None
 
 
 def _packet_span_ms(path: Path) -> int:
@@ -200,7 +205,7 @@ def _check_complete(path: Path, container: Container, header: str, duration_ms: 
     """Refuse a cut file; returns the span of packets read, in ms."""
     if "File ended prematurely" in header:
         raise MediaError("the video is damaged or truncated")
-    if container in (MP4, MOV, THREE_GP) and not _boxes_complete(path):
+    if container in ISO_CONTAINERS and _top_level_boxes(path) is None:
         raise MediaError("the video is damaged or truncated")
     span_ms = _packet_span_ms(path)
     if duration_ms and span_ms < duration_ms - max(_SHORTFALL_MS, duration_ms // 10):
@@ -233,6 +238,28 @@ def probe(path: Path) -> VideoInfo:
         height=height,
         container=container,
     )
+
+
+def index_at_end(path: Path, container: Container) -> bool:
+    """Whether an MP4/MOV keeps its index (moov) after the media (mdat), as phones record: a player must
+    then fetch the end of the file before it can show the first frame."""
+    if container not in ISO_CONTAINERS:
+        return False
+    kinds = _top_level_boxes(path) or []
+    return "moov" in kinds and "mdat" in kinds and kinds.index("moov") > kinds.index("mdat")
+
+
+def move_index_to_front(source: Path, target: Path, container: Container) -> bool:
+    """Rewrite `source` into `target` with the index first (no re-encoding: the packets are copied).
+    Keeps the video and audio tracks; False when ffmpeg cannot (the caller then keeps the original)."""
+    result = _run(
+        [
+            "-y", "-v", "error", "-i", str(source),
+            "-map", "0:v", "-map", "0:a?", "-c", "copy", "-map_metadata", "0",
+            "-movflags", "+faststart", "-f", _MUXERS[container], str(target),
+        ]
+    )  # fmt: skip
+    return result.returncode == 0 and target.is_file() and not index_at_end(target, container)
 
 
 def _cover_args(video: Path, cover: Path, seek: float | None) -> list[str]:

@@ -154,3 +154,24 @@ def test_covers_of_large_videos_are_scaled_down_and_stand_as_the_video_is_shown(
     ffmpeg("-display_rotation", "90", "-i", str(wide), "-c", "copy", str(rotated))
     media.extract_cover(rotated, cover)
     assert picture_size(cover) == (720, 1280)
+
+
+@pytest.mark.parametrize(
+    ("name", "container"), [("index-last.mp4", media.MP4), ("index-last.mov", media.MOV)]
+)
+def test_an_index_at_the_end_is_moved_to_the_front_without_reencoding(
+    samples: Path, name: str, container: media.Container
+) -> None:
+    recorded = samples / name
+    ffmpeg("-display_rotation", "90", "-i", str(samples / "clip.mp4"), "-c", "copy", str(recorded))
+    assert media.index_at_end(recorded, container)
+    rewritten = samples / f"front-{name}"
+    assert media.move_index_to_front(recorded, rewritten, container)
+    assert not media.index_at_end(rewritten, container)
+    assert media.probe(rewritten) == media.probe(recorded)  # same container, size as shown, length
+    data = rewritten.read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat")
+
+
+def test_a_video_with_its_index_first_needs_no_rewrite(samples: Path) -> None:
+    assert not media.index_at_end(samples / "clip.mp4", media.MP4)

@@ -145,6 +145,24 @@ async def test_the_stored_key_and_type_follow_the_real_container_not_the_file_na
     assert response.headers["content-type"] == "video/webm"
 
 
+async def test_a_phone_recording_is_stored_with_its_index_first(
+    services: Services, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    recorded = tmp_path / "recorded.mp4"  # as phones write them: the index (moov) after the media
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc=duration=2:size=320x240:rate=30",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", str(recorded),
+    )  # fmt: skip
+    data = recorded.read_bytes()
+    assert data.index(b"moov") > data.index(b"mdat")
+    author = await make_user(services)
+    video = await publishing.publish_upload(services, author, "recorded", upload_of(data))
+    stored = (await client.get(services.objects.url(video.play_key, BASE_URL))).content
+    assert stored.index(b"moov") < stored.index(b"mdat")
+    assert abs(len(stored) - len(data)) < 1024  # the same packets, only moved
+    assert (video.width, video.height, video.duration_ms) == (320, 240, 2000)
+
+
 @pytest.mark.parametrize("kind", ["empty", "text", "picture"])
 async def test_files_that_are_not_videos_are_refused_and_nothing_stays(
     services: Services, tmp_path: Path, kind: str
