@@ -75,3 +75,33 @@ async def test_concurrent_messages_in_one_millisecond_get_distinct_times(
     assert len(set(times)) == 10
     assert times[0] == "2026-12-01T02:40:00.000Z"
     assert times[-1] == "2026-12-01T02:40:00.009Z"
+
+
+async def test_concurrent_comments_and_deletes_keep_the_comment_count(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    owner, *writers = await create_users(services, 11)
+    [video_id] = await create_videos(services, owner, 1)
+    add = "mutation($v: ID!, $c: String!) { addComment(videoId: $v, content: $c) { id } }"
+    delete = "mutation($id: ID!) { deleteComment(commentId: $id) { deletedCommentId } }"
+    added = await asyncio.gather(
+        *(data_of(client, add, {"v": str(video_id), "c": "hi"}, token=writer.token) for writer in writers)
+    )
+    ids = [result["addComment"]["id"] for result in added]
+    assert (await data_of(client, VIDEO, {"id": str(video_id)}))["video"]["commentCount"] == 10
+    # The owner deletes half of them twice over, at the same time: each comment counts once.
+    results = await asyncio.gather(
+        *(
+            client.post(
+                "/graphql",
+                json={"query": delete, "variables": {"id": comment_id}},
+                headers={"Authorization": f"Bearer {owner.token}"},
+            )
+            for comment_id in ids[:5] * 2
+        )
+    )
+    codes = [
+        error["extensions"]["code"] for response in results for error in response.json().get("errors", [])
+    ]
+    assert set(codes) <= {"NOT_FOUND"}
+    assert (await data_of(client, VIDEO, {"id": str(video_id)}))["video"]["commentCount"] == 5
