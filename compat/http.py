@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 MIB = 1024 * 1024
 # Non-upload routes take a few short fields; anything bigger is not a douyin request.
 FORM_BODY_MAX_BYTES = MIB
+INVALID_TOKEN = "User doesn't exist: the token is invalid or expired, sign in again"
 FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -63,7 +64,7 @@ def _too_large_message(spec: RouteSpec, limit: int) -> str:
     return f"the request body is too large: at most {limit // MIB} MiB"
 
 
-async def _read_form(request: Request, spec: RouteSpec, settings_upload_max: int) -> FormData | None:
+async def _read_form(request: Request, spec: RouteSpec, upload_max_bytes: int) -> FormData | None:
     """The form body of a POST (urlencoded or multipart); None when there is none. Bodies of other
     methods are ignored, as the official tests send form fields on GETs."""
     if request.method != "POST":
@@ -71,7 +72,7 @@ async def _read_form(request: Request, spec: RouteSpec, settings_upload_max: int
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in FORM_CONTENT_TYPES:
         return None
-    limit = settings_upload_max + MIB if spec.upload else FORM_BODY_MAX_BYTES
+    limit = upload_max_bytes + MIB if spec.upload else FORM_BODY_MAX_BYTES
     try:
         limited = _limited(request, limit)
         if spec.upload:
@@ -107,7 +108,13 @@ def endpoint_for(
             token: Any = params.get("token")
             context = await build_context(services, request=request, token=token or None)
             call = Call(params, context, settings, schema, document, now)
-            return success(await spec.handler(call))
+            try:
+                return success(await spec.handler(call))
+            except CompatError as error:
+                if error.code == "UNAUTHENTICATED" and token and context.viewer_id is None:
+                    # The schema only knows there is no viewer; here we know why.
+                    raise CompatError("UNAUTHENTICATED", INVALID_TOKEN) from error
+                raise
         finally:
             if form is not None:
                 await form.close()

@@ -164,6 +164,10 @@ async def test_like_failures_change_nothing(client: httpx.AsyncClient, services:
     for params, status in cases:
         body = await fails(client, "POST", "/favorite/action/", params)
         assert body["status_code"] == status, (params, body)
+        if status == 1 and "token" in params:
+            assert body["status_msg"] == "User doesn't exist: the token is invalid or expired, sign in again"
+        elif status == 1:
+            assert body["status_msg"] == "token is required: sign in first"
     (shown,) = (await ok(client, "GET", "/feed/"))["video_list"]
     assert shown["favorite_count"] == 0
 
