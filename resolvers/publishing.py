@@ -89,7 +89,10 @@ async def publish_video(services: Services, author_id: int, title: str, source: 
     stem = new_media_stem()
     video_key, cover_key = f"videos/{stem}.{info.container.extension}", f"covers/{stem}.jpg"
     stored: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="publish-") as workdir:
+    # Beside the media on local disk, so storing the video is a link rather than a copy.
+    scratch = services.settings.data_dir / "tmp"
+    await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="publish-", dir=scratch) as workdir:
         cover = Path(workdir) / "cover.jpg"
         try:
             await asyncio.to_thread(media.extract_cover, source, cover)

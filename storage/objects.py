@@ -73,18 +73,23 @@ class LocalObjectStore:
     async def put_file(self, key: str, path: Path, content_type: str) -> None:
         target = self.path_of(key)
 
-        def _copy() -> None:
+        def _store() -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(target.name + ".partial")
             try:
-                shutil.copyfile(path, partial)
+                try:
+                    # On the same file system a second name costs nothing, where a copy of a video
+                    # writes it all again. Safe: neither the stored object nor the caller's file changes.
+                    os.link(path, partial)
+                except OSError:
+                    shutil.copyfile(path, partial)
                 os.replace(partial, target)  # readers never see half a file
             finally:
                 with contextlib.suppress(OSError):
                     partial.unlink(missing_ok=True)
 
         try:
-            await asyncio.to_thread(_copy)
+            await asyncio.to_thread(_store)
         except OSError as error:
             raise ObjectStoreError(f"could not store {key}: {error}") from error
 

@@ -3,6 +3,7 @@ real S3 endpoint (moto's server)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -41,6 +42,28 @@ async def test_local_store_round_trip(tmp_path: Path, payload_file: Path) -> Non
     await store.delete("videos/x/a.mp4")
     assert not await store.exists("videos/x/a.mp4")
     await store.delete("videos/x/a.mp4")  # deleting twice is not an error
+
+
+async def test_local_store_keeps_the_object_after_the_source_is_removed(
+    tmp_path: Path, payload_file: Path
+) -> None:
+    store = LocalObjectStore(tmp_path / "media")
+    await store.put_file("videos/x/b.mp4", payload_file, "video/mp4")
+    await asyncio.to_thread(payload_file.unlink)
+    assert await store.read("videos/x/b.mp4") == PAYLOAD
+
+
+async def test_local_store_copies_when_the_source_is_on_another_file_system(
+    tmp_path: Path, payload_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def cross_device_link(_source: object, _target: object) -> None:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr("storage.objects.os.link", cross_device_link)
+    store = LocalObjectStore(tmp_path / "media")
+    await store.put_file("videos/x/c.mp4", payload_file, "video/mp4")
+    assert await store.read("videos/x/c.mp4") == PAYLOAD
+    assert not list((tmp_path / "media").rglob("*.partial"))
 
 
 @pytest.mark.parametrize("key", ["../outside.mp4", "/etc/passwd", "videos/../../x", "", "videos//a.mp4"])
