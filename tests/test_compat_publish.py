@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -122,4 +123,29 @@ async def test_an_upload_over_the_cap_is_refused_by_the_pipeline(client: httpx.A
     big = ("big.mp4", b"\0" * (UPLOAD_MAX + MIB // 2), "video/mp4")
     body = await publish(client, {"token": token, "title": "t"}, big)
     assert body["status_code"] == 2
+    assert await videos_of(client, alice) == []
+
+
+async def test_an_undeclared_chunked_upload_is_stopped_at_the_limit(client: httpx.AsyncClient) -> None:
+    alice, token = await register(client, "alice")
+    boundary = "douyin-boundary"
+
+    async def body() -> AsyncIterator[bytes]:
+        for name, value in (("token", token), ("title", "t")):
+            yield f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="data"; filename="big.mp4"\r\n'
+            "Content-Type: video/mp4\r\n\r\n"
+        ).encode()
+        for _ in range((UPLOAD_MAX + 2 * MIB) // (256 * 1024)):
+            yield b"\0" * (256 * 1024)
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = await client.post(
+        "/douyin/publish/action/",
+        content=body(),
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    result = check_envelope(response)
+    assert (result["status_code"], result["status_msg"]) == (2, "the upload is too large: at most 3 MiB")
     assert await videos_of(client, alice) == []
