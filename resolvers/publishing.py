@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -20,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
 from resolvers.errors import bad_input, unauthenticated
-from resolvers.uploads import spool_upload
+from resolvers.uploads import scratch_directory, spool_upload
 from storage import media
 from storage.counters import add_to_counters
 from storage.models import User, Video, table_of
@@ -28,6 +27,11 @@ from storage.objects import ObjectStoreError
 from storage.services import Services
 
 log = logging.getLogger(__name__)
+
+
+def scratch_root(services: Services) -> Path:
+    """Where uploads and intermediate files live while a video is published."""
+    return services.settings.data_dir / "tmp"
 
 
 def new_media_stem() -> str:
@@ -90,15 +94,13 @@ async def publish_video(services: Services, author_id: int, title: str, source: 
     video_key, cover_key = f"videos/{stem}.{info.container.extension}", f"covers/{stem}.jpg"
     stored: list[str] = []
     # Beside the media on local disk, so storing the video is a link rather than a copy.
-    scratch = services.settings.data_dir / "tmp"
-    await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="publish-", dir=scratch) as workdir:
-        cover = Path(workdir) / "cover.jpg"
+    async with scratch_directory(scratch_root(services), "publish-") as workdir:
+        cover = workdir / "cover.jpg"
         try:
             await asyncio.to_thread(media.extract_cover, source, cover)
         except media.MediaError as error:
             raise bad_input(f"not a usable video: {error}") from error
-        playable = await asyncio.to_thread(_with_index_first, source, Path(workdir), info.container)
+        playable = await asyncio.to_thread(_with_index_first, source, workdir, info.container)
         try:
             await services.objects.put_file(video_key, playable, info.container.content_type)
             stored.append(video_key)
@@ -125,5 +127,5 @@ async def publish_upload(services: Services, author_id: int, title: str, upload:
     """Publish an uploaded file (GraphQL `Upload` or the REST form's `data`), capped at upload_max_bytes."""
     title = validate_title(title, services.settings.title_max)
     limit = services.settings.upload_max_bytes
-    async with spool_upload(upload, limit, services.settings.data_dir / "tmp") as path:
+    async with spool_upload(upload, limit, scratch_root(services)) as path:
         return await publish_video(services, author_id, title, path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -45,16 +46,25 @@ def _copy_capped(source: BinaryIO, target: BinaryIO, max_bytes: int) -> int:
 
 
 @contextlib.asynccontextmanager
-async def spool_upload(
-    upload: UploadFile, max_bytes: int, directory: Path | None = None
-) -> AsyncIterator[Path]:
-    """The upload as a file on disk, removed when the block ends. BAD_USER_INPUT over `max_bytes`."""
+async def scratch_directory(parent: Path, prefix: str) -> AsyncIterator[Path]:
+    """A private temporary directory under `parent`, removed with its contents at the end; the file
+    system work runs in a thread (removing a video-sized file is not free)."""
+    await asyncio.to_thread(parent.mkdir, parents=True, exist_ok=True)
+    path = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=prefix, dir=parent))
+    try:
+        yield path
+    finally:
+        await asyncio.to_thread(shutil.rmtree, path, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def spool_upload(upload: UploadFile, max_bytes: int, directory: Path) -> AsyncIterator[Path]:
+    """The upload as a file under `directory`, removed when the block ends. BAD_USER_INPUT over
+    `max_bytes`, with nothing left behind."""
     if upload.size is not None and upload.size > max_bytes:
         raise bad_input(too_large_message(max_bytes))
-    if directory is not None:
-        await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="upload-", dir=directory) as workdir:
-        path = Path(workdir) / "upload"
+    async with scratch_directory(directory, "upload-") as workdir:
+        path = workdir / "upload"
 
         def _spool() -> None:
             with path.open("wb") as target:
