@@ -150,3 +150,19 @@ async def test_rest_publish_of_a_non_video_fails_with_a_status_code_and_stores_n
     assert "not a usable video" in body["status_msg"]
     assert await video_rows(services) == []
     assert local_keys(services) == set()
+
+
+async def test_rest_publish_over_the_cap_fails_with_a_status_code_and_stores_nothing(
+    services: Services, client: httpx.AsyncClient, author: Account, clip: bytes
+) -> None:
+    services.settings = services.settings.model_copy(update={"upload_max_bytes": len(clip) - 1})
+    response = await client.post(
+        "/douyin/publish/action/",
+        data={"token": author.token, "title": "too big"},
+        files={"data": ("bear.mp4", clip, "video/mp4")},
+    )
+    body = response.json()
+    assert body["status_code"] != 0
+    assert "larger than" in body["status_msg"]
+    assert await video_rows(services) == []
+    assert local_keys(services) == set()
