@@ -3,6 +3,7 @@ upload leaves nothing behind (no row, no object, no temporary file)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -258,6 +259,27 @@ async def test_a_failing_database_write_removes_both_objects(
     monkeypatch.setattr(publishing, "add_to_counters", failing_counter_update)
     with pytest.raises(OperationalError):
         await publishing.publish_upload(services, author, "bear", upload_of(clip))
+    await assert_nothing_published(services)
+
+
+async def test_a_publish_cancelled_after_storing_removes_its_objects(
+    services: Services, clip: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    author = await make_user(services)
+    objects_stored = asyncio.Event()
+
+    async def row_write_that_hangs(_services: Services, _video: Video) -> Video:
+        objects_stored.set()
+        await asyncio.Event().wait()  # the client goes away while the row is being written
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(publishing, "_insert_row", row_write_that_hangs)
+    task = asyncio.create_task(publishing.publish_upload(services, author, "bear", upload_of(clip)))
+    await asyncio.wait_for(objects_stored.wait(), timeout=30)
+    assert len(local_keys(services)) == 2
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
     await assert_nothing_published(services)
 
 
