@@ -28,7 +28,8 @@ async def _no_such_route(request: Request) -> Response:
 
 def _unavailable(spec: RouteSpec, problem: str) -> Endpoint:
     async def endpoint(_request: Request) -> Response:
-        return failure(CompatError("INTERNAL_SERVER_ERROR", f"{spec.path} is not available on this server"))
+        unavailable = CompatError("INTERNAL_SERVER_ERROR", f"{spec.path} is not available on this server")
+        return failure(unavailable, spec.failure_defaults)
 
     log.error("douyin route %s disabled: its operation does not match the schema: %s", spec.path, problem)
     return endpoint

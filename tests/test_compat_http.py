@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 
 import compat.routes
+from app import create_app
+from compat.documents import OperationDocument, OperationError, load_document
 from compat.routes import ROUTES
+from storage.services import Services
 from tests.compat_support import PASSWORD, call, check_envelope, ok, register
 
 
@@ -158,3 +162,25 @@ async def test_unexpected_errors_become_internal_error_json(
     assert (body["status_code"], body["status_msg"]) == (500, "internal error")
     assert "shaping failed" in caplog.text
     assert token not in caplog.text
+
+
+async def test_a_stale_operation_disables_its_route_only(
+    services: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    real_load = load_document
+
+    def stale_feed(name: str, schema: Any) -> OperationDocument:
+        if name == "feed":
+            raise OperationError("feed.graphql: Cannot query field 'feed' on type 'Query'.")
+        return real_load(name, schema)
+
+    monkeypatch.setattr("compat.load_document", stale_feed)
+    with caplog.at_level(logging.ERROR, logger="compat"):
+        app = create_app(services=services)
+    assert "Cannot query field 'feed'" in caplog.text
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        feed = check_envelope(await http.get("/douyin/feed/"))
+        assert (feed["status_code"], feed["status_msg"]) == (500, "/feed/ is not available on this server")
+        assert feed["video_list"] == []
+        await register(http, "alice")
