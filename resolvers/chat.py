@@ -11,7 +11,6 @@ from sqlmodel import col
 
 from resolvers.errors import bad_input, not_found
 from resolvers.locks import lock_users
-from resolvers.transactions import in_transaction
 from resolvers.validation import check_length
 from storage.models import Message, User, now_ms, table_of
 from storage.services import Services
@@ -70,4 +69,4 @@ async def send_message(services: Services, viewer_id: int, to_user_id: int, cont
             return (await session.execute(select(Message).where(col(Message.id) == message_id))).scalar_one()
         raise RuntimeError("could not find a free timestamp for the message")
 
-    return await in_transaction(services, work)
+    return await services.db.run_write(work)

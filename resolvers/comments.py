@@ -11,7 +11,6 @@ from sqlmodel import col
 from resolvers.errors import forbidden, not_found
 from resolvers.locks import lock_users, lock_video
 from resolvers.pagination import Page, PageRequest, Position, build_page, older_than
-from resolvers.transactions import in_transaction
 from resolvers.validation import check_length
 from storage.counters import add_to_counters
 from storage.models import Comment, Video, now_ms, table_of
@@ -45,7 +44,7 @@ async def add_comment(services: Services, viewer_id: int, video_id: int, content
         await add_to_counters(session, table_of(Video), video_id, comment_count=1)
         return (await session.execute(select(Comment).where(col(Comment.id) == comment_id))).scalar_one()
 
-    return await in_transaction(services, work)
+    return await services.db.run_write(work)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,4 +74,4 @@ async def delete_comment(services: Services, viewer_id: int, comment_id: int) ->
         statement = select(Video).where(col(Video.id) == video_id).execution_options(populate_existing=True)
         return DeletedComment(comment_id, (await session.execute(statement)).scalar_one())
 
-    return await in_transaction(services, work)
+    return await services.db.run_write(work)

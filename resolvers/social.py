@@ -10,7 +10,6 @@ from sqlmodel import col
 from resolvers.errors import bad_input
 from resolvers.locks import lock_users
 from resolvers.pagination import Page, PageRequest, Position, build_page, older_than
-from resolvers.transactions import in_transaction
 from storage.counters import add_to_counters
 from storage.db import insert_ignore
 from storage.models import Follow, User, now_ms, table_of
@@ -95,7 +94,7 @@ async def follow_user(services: Services, viewer_id: int, target_id: int) -> Use
             await _change_follow_counters(session, viewer_id, target_id, +1)
         return await _reload_user(session, target_id)
 
-    return await in_transaction(services, work)
+    return await services.db.run_write(work)
 
 
 async def unfollow_user(services: Services, viewer_id: int, target_id: int) -> User:
@@ -112,7 +111,7 @@ async def unfollow_user(services: Services, viewer_id: int, target_id: int) -> U
             await _change_follow_counters(session, viewer_id, target_id, -1)
         return await _reload_user(session, target_id)
 
-    return await in_transaction(services, work)
+    return await services.db.run_write(work)
 
 
 async def _change_follow_counters(

@@ -8,7 +8,6 @@ from sqlmodel import col
 
 from resolvers.locks import lock_users, lock_video
 from resolvers.pagination import Page, PageRequest, Position, build_page, older_than
-from resolvers.transactions import in_transaction
 from storage.counters import add_to_counters
 from storage.db import insert_ignore
 from storage.models import Favorite, User, Video, now_ms, table_of
@@ -83,7 +82,7 @@ async def like_video(services: Services, viewer_id: int, video_id: int) -> Video
             await _change_like_counters(session, viewer_id, video_id, author_id, +1)
         return await _reload_video(session, video_id)
 
-    return await in_transaction(services, work)
+    return await services.db.run_write(work)
 
 
 async def unlike_video(services: Services, viewer_id: int, video_id: int) -> Video:
@@ -99,7 +98,7 @@ async def unlike_video(services: Services, viewer_id: int, video_id: int) -> Vid
             await _change_like_counters(session, viewer_id, video_id, author_id, -1)
         return await _reload_video(session, video_id)
 
-    return await in_transaction(services, work)
+    return await services.db.run_write(work)
 
 
 async def _change_like_counters(
