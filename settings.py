@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     # Cache: Redis when REDIS_URL is set, else in-process.
     redis_url: str = ""
     cache_max_entries: int = 10_000
+    # Namespace of this deployment's keys in a shared Redis.
+    cache_prefix: str = "douyin:"
 
     # Object storage: MinIO/S3 when S3_ENDPOINT is set, else local disk under DATA_DIR/media.
     s3_endpoint: str = ""
@@ -49,6 +51,9 @@ class Settings(BaseSettings):
 
     jwt_secret: str = DEFAULT_JWT_SECRET
     jwt_ttl_seconds: int = 7 * 24 * 3600
+    # Failed sign-ins allowed per username within the window before RATE_LIMITED.
+    login_max_failures: int = 10
+    login_failure_window_seconds: int = 300
 
     graphiql: bool = True
     seed_demo: bool = True

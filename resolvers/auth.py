@@ -7,6 +7,7 @@ key algorithm) whose subject is the user id and which always expire.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from functools import cache
 
@@ -84,15 +85,28 @@ async def register(services: Services, username: str, password: str) -> tuple[Us
     return user, issue_token(settings, user_id)
 
 
+def _failures_key(username: str) -> str:
+    # Hashed so that the cache never holds a raw name an attacker typed (which may be a password).
+    return "login-failures:" + hashlib.sha256(username.encode()).hexdigest()
+
+
 async def login(services: Services, username: str, password: str) -> tuple[User, str]:
     settings = services.settings
     _check_credentials_shape(settings, username, password)
+    # Failed attempts are counted per name in the shared cache (Redis when configured), so password
+    # guessing against one account is throttled across every worker.
+    failures_key = _failures_key(username)
+    failures = await services.cache.get(failures_key)
+    if failures is not None and int(failures) >= settings.login_max_failures:
+        raise DomainError(ErrorCode.RATE_LIMITED, "Too many failed sign-ins; try again in a few minutes")
     async with services.db.read() as session:
         user = (await session.execute(select(User).where(col(User.name) == username))).scalar_one_or_none()
     if user is None or user.id is None:
         # Spend the same time as for a wrong password, so response times do not tell which names exist.
         await verify_password(await asyncio.to_thread(_placeholder_hash), password)
+        await services.cache.incr(failures_key, settings.login_failure_window_seconds)
         raise unauthenticated("Wrong username or password")
     if not await verify_password(user.password_hash, password):
+        await services.cache.incr(failures_key, settings.login_failure_window_seconds)
         raise unauthenticated("Wrong username or password")
     return user, issue_token(settings, user.id)

@@ -22,7 +22,7 @@ class Services:
         return cls(
             settings=settings,
             db=Database.from_settings(settings),
-            cache=create_cache(settings.redis_url, settings.cache_max_entries),
+            cache=create_cache(settings.redis_url, settings.cache_max_entries, settings.cache_prefix),
             objects=create_object_store(settings),
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,8 @@ async def services(
         tmp_path,
         database_url=backend.database_url,
         redis_url=backend.redis_url,
+        # Each test its own keys in the shared Redis, so counters never leak between tests or runs.
+        cache_prefix=f"test:{uuid.uuid4().hex}:",
         **settings_overrides,
     )
     opened = Services.open(settings)

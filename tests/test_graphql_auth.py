@@ -95,3 +95,17 @@ async def test_login_token_works_for_user_query(client: httpx.AsyncClient) -> No
     registered = (await data_of(client, REGISTER, {"u": "hank", "p": "secret1"}))["register"]
     body = await gql(client, "query($id: ID!) { user(id: $id) { name } }", {"id": registered["user"]["id"]})
     assert body["data"]["user"]["name"] == "hank"
+
+
+async def test_repeated_failed_sign_ins_are_rate_limited_per_name(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    await data_of(client, REGISTER, {"u": "target", "p": "secret1"})
+    await data_of(client, REGISTER, {"u": "bystander", "p": "secret1"})
+    for _ in range(services.settings.login_max_failures):
+        assert await error_codes(client, LOGIN, {"u": "target", "p": "guess-1"}) == ["UNAUTHENTICATED"]
+    # Locked for now, even with the right password; other accounts are unaffected.
+    assert await error_codes(client, LOGIN, {"u": "target", "p": "secret1"}) == ["RATE_LIMITED"]
+    assert (await data_of(client, LOGIN, {"u": "bystander", "p": "secret1"}))["login"]["user"][
+        "name"
+    ] == "bystander"
