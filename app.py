@@ -14,6 +14,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from compat import douyin_routes
+from resolvers.publishing import remove_stale_scratch
 from resolvers.uploads import RequestBodyLimit
 from schema.http import create_graphql_app
 from settings import Settings
@@ -89,6 +90,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.services = state
+        removed = await asyncio.to_thread(remove_stale_scratch, state)
+        if removed:
+            log.info("removed %d stale upload scratch directories", removed)
         try:
             yield
         finally:

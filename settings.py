@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     message_max: int = 1000
 
     upload_max_bytes: int = Field(default=200 * 1024 * 1024)
+    # Videos processed by ffmpeg at once in one process (about one per core).
+    media_max_jobs: int = 2
     # REST feed page size (the APK shows what it gets; the contract says at most 30).
     feed_page_size: int = 30
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -32,6 +33,21 @@ log = logging.getLogger(__name__)
 def scratch_root(services: Services) -> Path:
     """Where uploads and intermediate files live while a video is published."""
     return services.settings.data_dir / "tmp"
+
+
+def remove_stale_scratch(services: Services, older_than_seconds: float = 3600) -> int:
+    """Remove scratch directories a crashed process left behind; returns how many. Only old ones: other
+    workers sharing DATA_DIR may be publishing right now. Blocking; run at start-up."""
+    root = scratch_root(services)
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for entry in root.iterdir():
+        if entry.is_dir() and entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def new_media_stem() -> str:
@@ -85,6 +101,11 @@ def _with_index_first(source: Path, workdir: Path, container: media.Container) -
 async def publish_video(services: Services, author_id: int, title: str, source: Path) -> Video:
     """Publish the video file at `source` (left in place; the caller owns it)."""
     title = validate_title(title, services.settings.title_max)
+    async with services.media_jobs:
+        return await _publish(services, author_id, title, source)
+
+
+async def _publish(services: Services, author_id: int, title: str, source: Path) -> Video:
     try:
         info = await asyncio.to_thread(media.probe, source)
     except media.MediaError as error:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from settings import Settings
 from storage.cache import Cache, create_cache
@@ -16,6 +17,9 @@ class Services:
     db: Database
     cache: Cache
     objects: ObjectStore
+    # ffmpeg jobs (probe, cover, remux) this process runs at once; more publishes wait their turn
+    # instead of starving every other request of CPU.
+    media_jobs: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -24,6 +28,7 @@ class Services:
             db=Database.from_settings(settings),
             cache=create_cache(settings.redis_url, settings.cache_max_entries, settings.cache_prefix),
             objects=create_object_store(settings),
+            media_jobs=asyncio.Semaphore(settings.media_max_jobs),
         )
 
     async def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import httpx
@@ -71,3 +72,18 @@ async def test_lifespan_opens_its_own_services(tmp_path: Path) -> None:
         await services.db.ping()
         await services.objects.ping()
     assert (tmp_path / "media").is_dir()
+
+
+async def test_start_up_removes_stale_upload_scratch_only(tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    stale, fresh = scratch / "upload-stale", scratch / "upload-fresh"
+    for directory in (stale, fresh):
+        directory.mkdir(parents=True)
+        (directory / "upload").write_bytes(b"partial video")
+    day_ago = stale.stat().st_mtime - 86_400
+    os.utime(stale, (day_ago, day_ago))
+    app = create_app(make_settings(tmp_path))
+    async with app.router.lifespan_context(app):
+        pass
+    assert not stale.exists()
+    assert (fresh / "upload").is_file()  # another worker may be publishing it right now
