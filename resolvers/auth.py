@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from resolvers.errors import DomainError, ErrorCode, unauthenticated
+from resolvers.errors import DomainError, ErrorCode, bad_input, unauthenticated
 from resolvers.passwords import hash_password, verify_password
-from resolvers.validation import check_length
+from resolvers.validation import check_text
 from settings import Settings
 from storage.models import User, now_ms, table_of
 from storage.services import Services
@@ -53,8 +53,10 @@ def user_id_from_token(settings: Settings, token: str | None) -> int | None:
 
 
 def _check_credentials_shape(settings: Settings, username: str, password: str) -> None:
-    check_length("username", username, settings.username_min, settings.username_max)
-    check_length("password", password, settings.password_min, settings.password_max)
+    check_text("username", username, settings.username_min, settings.username_max)
+    if username != username.strip():
+        raise bad_input("username must not start or end with spaces")
+    check_text("password", password, settings.password_min, settings.password_max)
 
 
 async def register(services: Services, username: str, password: str) -> tuple[User, str]:

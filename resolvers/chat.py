@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from resolvers.errors import bad_input, not_found
 from resolvers.locks import lock_users
-from resolvers.validation import check_length
+from resolvers.validation import check_text
 from storage.models import Message, User, now_ms, table_of
 from storage.services import Services
 
@@ -38,7 +38,7 @@ async def conversation(
 
 
 async def send_message(services: Services, viewer_id: int, to_user_id: int, content: str) -> Message:
-    check_length("content", content, 1, services.settings.message_max)
+    check_text("content", content, 1, services.settings.message_max, multiline=True)
     if to_user_id == viewer_id:
         raise bad_input("You cannot send a message to yourself")
 

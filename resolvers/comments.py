@@ -11,7 +11,7 @@ from sqlmodel import col
 from resolvers.errors import forbidden, not_found
 from resolvers.locks import lock_users, lock_video
 from resolvers.pagination import Page, PageRequest, Position, build_page, older_than
-from resolvers.validation import check_length
+from resolvers.validation import check_text
 from storage.counters import add_to_counters
 from storage.models import Comment, Video, now_ms, table_of
 from storage.services import Services
@@ -30,7 +30,7 @@ async def comments_of_video(services: Services, video_id: int, request: PageRequ
 
 
 async def add_comment(services: Services, viewer_id: int, video_id: int, content: str) -> Comment:
-    check_length("content", content, 1, services.settings.comment_max)
+    check_text("content", content, 1, services.settings.comment_max, multiline=True)
 
     async def work(session: AsyncSession) -> Comment:
         await lock_video(session, video_id)

@@ -21,6 +21,7 @@ from starlette.datastructures import UploadFile
 
 from resolvers.errors import bad_input, unauthenticated
 from resolvers.uploads import scratch_directory, spool_upload
+from resolvers.validation import check_text
 from storage import media
 from storage.counters import add_to_counters
 from storage.models import User, Video, table_of
@@ -56,12 +57,7 @@ def new_media_stem() -> str:
 
 
 def validate_title(title: str, max_length: int) -> str:
-    title = title.strip()
-    if not title:
-        raise bad_input("title must not be empty")
-    if len(title) > max_length:
-        raise bad_input(f"title must be at most {max_length} characters")
-    return title
+    return check_text("title", title.strip(), 1, max_length)
 
 
 async def _remove_objects(services: Services, keys: list[str]) -> None:

@@ -1,6 +1,9 @@
-"""Input checks shared by the mutations: ids and text lengths (counted in characters)."""
+"""Input checks shared by the mutations: ids, and text (length counted in characters, no control
+characters, valid Unicode)."""
 
 from __future__ import annotations
+
+import re
 
 from resolvers.errors import bad_input
 
@@ -20,4 +23,23 @@ def check_length(name: str, value: str, minimum: int, maximum: int) -> str:
         raise bad_input(f"{name} must not be empty" if minimum <= 1 else f"{name} is too short")
     if len(value) > maximum:
         raise bad_input(f"{name} must be at most {maximum} characters")
+    return value
+
+
+# Lone surrogates cannot be stored or hashed (a JSON "\ud800" decodes to one); control characters
+# corrupt what other clients display. Multi-line text keeps newlines and tabs.
+_NOT_SINGLE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_NOT_MULTI_LINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def check_text(name: str, value: str, minimum: int, maximum: int, *, multiline: bool = False) -> str:
+    """`value` unchanged when it is acceptable text; BAD_USER_INPUT saying why when it is not."""
+    check_length(name, value, minimum, maximum)
+    if minimum >= 1 and not value.strip():
+        raise bad_input(f"{name} must not be blank")
+    found = (_NOT_MULTI_LINE if multiline else _NOT_SINGLE_LINE).search(value)
+    if found is not None:
+        if "\ud800" <= found.group() <= "\udfff":
+            raise bad_input(f"{name} is not valid Unicode text")
+        raise bad_input(f"{name} must not contain control characters")
     return value
