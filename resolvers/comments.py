@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from resolvers.errors import forbidden, not_found
 from resolvers.locks import lock_users, lock_video
-from resolvers.pagination import Page, PageRequest, Position, build_page, older_than
+from resolvers.pagination import Page, PageRequest, Position, build_page, newest_first
 from resolvers.validation import check_text
 from storage.counters import add_to_counters
 from storage.models import Comment, Video, now_ms, table_of
@@ -20,12 +20,9 @@ from storage.services import Services
 async def comments_of_video(services: Services, video_id: int, request: PageRequest) -> Page[Comment]:
     """Newest first."""
     statement = select(Comment).where(col(Comment.video_id) == video_id)
-    keyset = older_than(col(Comment.created_at), col(Comment.id), request.after)
-    if keyset is not None:
-        statement = statement.where(keyset)
-    statement = statement.order_by(col(Comment.created_at).desc(), col(Comment.id).desc())
+    statement = newest_first(statement, col(Comment.created_at), col(Comment.id), request)
     async with services.db.read() as session:
-        rows = (await session.execute(statement.limit(request.fetch_limit))).scalars().all()
+        rows = (await session.execute(statement)).scalars().all()
     return build_page(rows, request, lambda comment: Position(comment.created_at, int(comment.id or 0)))
 
 

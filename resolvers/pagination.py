@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, or_
+from sqlalchemy import Select, and_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from resolvers.errors import DomainError, ErrorCode, bad_input
@@ -76,6 +76,17 @@ def older_than(time_column: Any, id_column: Any, position: Position | None) -> C
         time_column < position.time_ms,
         and_(time_column == position.time_ms, id_column < position.row_id),
     )
+
+
+S = TypeVar("S", bound=Select[Any])
+
+
+def newest_first(statement: S, time_column: Any, id_column: Any, request: PageRequest) -> S:
+    """`statement` narrowed to the requested page in (time DESC, id DESC) order, one row beyond it."""
+    keyset = older_than(time_column, id_column, request.after)
+    if keyset is not None:
+        statement = statement.where(keyset)
+    return statement.order_by(time_column.desc(), id_column.desc()).limit(request.fetch_limit)
 
 
 @dataclass(frozen=True, slots=True)

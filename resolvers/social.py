@@ -9,7 +9,7 @@ from sqlmodel import col
 
 from resolvers.errors import bad_input
 from resolvers.locks import lock_users
-from resolvers.pagination import Page, PageRequest, Position, build_page, older_than
+from resolvers.pagination import Page, PageRequest, Position, build_page, newest_first
 from storage.counters import add_to_counters
 from storage.db import insert_ignore
 from storage.models import Follow, User, now_ms, table_of
@@ -28,12 +28,9 @@ async def following(services: Services, user_id: int, request: PageRequest) -> P
         .join(Follow, col(Follow.followee_id) == col(User.id))
         .where(col(Follow.follower_id) == user_id)
     )
-    keyset = older_than(col(Follow.created_at), col(Follow.followee_id), request.after)
-    if keyset is not None:
-        statement = statement.where(keyset)
-    statement = statement.order_by(col(Follow.created_at).desc(), col(Follow.followee_id).desc())
+    statement = newest_first(statement, col(Follow.created_at), col(Follow.followee_id), request)
     async with services.db.read() as session:
-        rows = (await session.execute(statement.limit(request.fetch_limit))).tuples().all()
+        rows = (await session.execute(statement)).tuples().all()
     return _page_of_users([(user, int(at)) for user, at in rows], request)
 
 
@@ -44,12 +41,9 @@ async def followers(services: Services, user_id: int, request: PageRequest) -> P
         .join(Follow, col(Follow.follower_id) == col(User.id))
         .where(col(Follow.followee_id) == user_id)
     )
-    keyset = older_than(col(Follow.created_at), col(Follow.follower_id), request.after)
-    if keyset is not None:
-        statement = statement.where(keyset)
-    statement = statement.order_by(col(Follow.created_at).desc(), col(Follow.follower_id).desc())
+    statement = newest_first(statement, col(Follow.created_at), col(Follow.follower_id), request)
     async with services.db.read() as session:
-        rows = (await session.execute(statement.limit(request.fetch_limit))).tuples().all()
+        rows = (await session.execute(statement)).tuples().all()
     return _page_of_users([(user, int(at)) for user, at in rows], request)
 
 
@@ -69,12 +63,9 @@ async def friends(services: Services, user_id: int, request: PageRequest) -> Pag
         )
         .where(col(outgoing.follower_id) == user_id)
     )
-    keyset = older_than(col(outgoing.created_at), col(outgoing.followee_id), request.after)
-    if keyset is not None:
-        statement = statement.where(keyset)
-    statement = statement.order_by(col(outgoing.created_at).desc(), col(outgoing.followee_id).desc())
+    statement = newest_first(statement, col(outgoing.created_at), col(outgoing.followee_id), request)
     async with services.db.read() as session:
-        rows = (await session.execute(statement.limit(request.fetch_limit))).tuples().all()
+        rows = (await session.execute(statement)).tuples().all()
     return _page_of_users([(user, int(at)) for user, at in rows], request)
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from resolvers.locks import lock_users, lock_video
-from resolvers.pagination import Page, PageRequest, Position, build_page, older_than
+from resolvers.pagination import Page, PageRequest, Position, build_page, newest_first
 from storage.counters import add_to_counters
 from storage.db import insert_ignore
 from storage.models import Favorite, User, Video, now_ms, table_of
@@ -22,12 +22,7 @@ async def feed(services: Services, request: PageRequest, before_ms: int | None) 
     """Newest first, strictly older than `before_ms` (default: now)."""
     before = now_ms() + 1 if before_ms is None else before_ms
     statement = select(Video).where(col(Video.created_at) < before)
-    keyset = older_than(col(Video.created_at), col(Video.id), request.after)
-    if keyset is not None:
-        statement = statement.where(keyset)
-    statement = statement.order_by(col(Video.created_at).desc(), col(Video.id).desc()).limit(
-        request.fetch_limit
-    )
+    statement = newest_first(statement, col(Video.created_at), col(Video.id), request)
     async with services.db.read() as session:
         rows = (await session.execute(statement)).scalars().all()
     return build_page(rows, request, _video_position)
@@ -35,12 +30,7 @@ async def feed(services: Services, request: PageRequest, before_ms: int | None) 
 
 async def videos_by_author(services: Services, author_id: int, request: PageRequest) -> Page[Video]:
     statement = select(Video).where(col(Video.author_id) == author_id)
-    keyset = older_than(col(Video.created_at), col(Video.id), request.after)
-    if keyset is not None:
-        statement = statement.where(keyset)
-    statement = statement.order_by(col(Video.created_at).desc(), col(Video.id).desc()).limit(
-        request.fetch_limit
-    )
+    statement = newest_first(statement, col(Video.created_at), col(Video.id), request)
     async with services.db.read() as session:
         rows = (await session.execute(statement)).scalars().all()
     return build_page(rows, request, _video_position)
@@ -53,12 +43,7 @@ async def favorites_of(services: Services, user_id: int, request: PageRequest) -
         .join(Favorite, col(Favorite.video_id) == col(Video.id))
         .where(col(Favorite.user_id) == user_id)
     )
-    keyset = older_than(col(Favorite.created_at), col(Favorite.video_id), request.after)
-    if keyset is not None:
-        statement = statement.where(keyset)
-    statement = statement.order_by(col(Favorite.created_at).desc(), col(Favorite.video_id).desc()).limit(
-        request.fetch_limit
-    )
+    statement = newest_first(statement, col(Favorite.created_at), col(Favorite.video_id), request)
     async with services.db.read() as session:
         rows = [(video, int(liked_at)) for video, liked_at in (await session.execute(statement)).all()]
     page = build_page(rows, request, lambda row: Position(row[1], int(row[0].id or 0)))
