@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.counters import add_to_counters
-from storage.db import insert_ignore
+from storage.db import create_engine, insert_ignore
 from storage.models import Favorite, Follow, Message, User, Video, table_of
 from storage.services import Services
 
@@ -122,3 +122,20 @@ async def test_concurrent_write_transactions_keep_counts_exact(services: Service
         count = await session.scalar(select(col(Video.favorite_count)).where(col(Video.id) == video_id))
     assert count == len(likers)
     assert await _count(services, Favorite) == len(likers)
+
+
+async def test_pool_recovers_after_the_server_drops_a_connection(services: Services) -> None:
+    """A pooled connection the server closed (restart, wait_timeout) is replaced, not handed out."""
+    if services.db.dialect != "mysql":
+        pytest.skip("SQLite has no server to drop connections")
+    async with services.db.read() as session:
+        pooled_id = (await session.execute(text("SELECT CONNECTION_ID()"))).scalar_one()
+    killer = create_engine(str(services.settings.effective_database_url), services.settings)
+    try:
+        async with killer.connect() as connection:
+            await connection.execute(text(f"KILL {int(pooled_id)}"))
+    finally:
+        await killer.dispose()
+    for _ in range(3):
+        async with services.db.read() as session:
+            assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
