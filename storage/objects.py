@@ -53,12 +53,12 @@ class ObjectStore(Protocol):
     async def close(self) -> None: ...
 
 
-def safe_key(key: str) -> PurePosixPath:
-    """A key as a relative path with no way out of its root."""
-    path = PurePosixPath(key)
-    if not key or path.is_absolute() or any(part in ("", ".", "..") for part in key.split("/")):
+def safe_key(key: str) -> str:
+    """`key` when it is a relative path with no way out of its root (plain string work: this runs for
+    every media URL in every response)."""
+    if not key or any(part in ("", ".", "..") for part in key.split("/")):
         raise ObjectStoreError(f"invalid object key: {key!r}")
-    return path
+    return key
 
 
 class LocalObjectStore:
@@ -68,7 +68,7 @@ class LocalObjectStore:
         self.root = root.resolve()
 
     def path_of(self, key: str) -> Path:
-        return self.root.joinpath(*safe_key(key).parts)
+        return self.root.joinpath(*safe_key(key).split("/"))
 
     async def put_file(self, key: str, path: Path, content_type: str) -> None:
         target = self.path_of(key)
@@ -109,7 +109,7 @@ class LocalObjectStore:
             raise ObjectStoreError(f"could not read {key}: {error}") from error
 
     def url(self, key: str, base_url: str) -> str:
-        return f"{base_url.rstrip('/')}{MEDIA_ROUTE}/{quote(str(safe_key(key)))}"
+        return f"{base_url.rstrip('/')}{MEDIA_ROUTE}/{quote(safe_key(key))}"
 
     async def ping(self) -> None:
         def _check() -> None:
@@ -250,7 +250,7 @@ class S3ObjectStore:
             return self.signer.presigned_get_object(
                 self.bucket, key, expires=timedelta(seconds=self.presign_seconds)
             )
-        return f"{self.public_url}/{quote(str(safe_key(key)))}"
+        return f"{self.public_url}/{quote(safe_key(key))}"
 
     async def ping(self) -> None:
         await self.ensure_bucket()
