@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 
 import strawberry
@@ -12,8 +13,9 @@ from resolvers.users import require_viewer
 from resolvers.validation import parse_id
 from schema.context import Info
 from schema.pagination import PageInfo, page_info
+from schema.prefetch import children, names, node_fields, nothing
 from schema.scalars import datetime_from_ms
-from schema.users import User, load_existing_user
+from schema.users import User, load_existing_user, load_users_with_answers
 from schema.videos import Video, load_video, video_from_row
 from storage.models import Comment as CommentRow
 
@@ -25,10 +27,14 @@ class Comment:
     created_at: datetime
     user_id: strawberry.Private[int]
     video_id: strawberry.Private[int]
+    # Answered up front by the list that holds this comment (see schema/prefetch.py); None: ask the loader.
+    author_user: strawberry.Private[User | None] = None
 
-    @strawberry.field
-    async def author(self, info: Info) -> User:
-        return await load_existing_user(info, self.user_id)
+    @strawberry.field(graphql_type=User)
+    def author(self, info: Info) -> User | Awaitable[User]:
+        if self.author_user is not None:
+            return self.author_user
+        return load_existing_user(info, self.user_id)
 
     @strawberry.field
     async def video(self, info: Info) -> Video:
@@ -38,13 +44,14 @@ class Comment:
         return video
 
 
-def comment_from_row(row: CommentRow) -> Comment:
+def comment_from_row(row: CommentRow, author: User | None = None) -> Comment:
     return Comment(
         id=strawberry.ID(str(row.id)),
         content=row.content,
         created_at=datetime_from_ms(row.created_at),
         user_id=row.user_id,
         video_id=row.video_id,
+        author_user=author,
     )
 
 
@@ -64,9 +71,19 @@ class CommentConnection:
         return [edge.node for edge in self.edges]
 
 
-def comment_connection(page: Page[CommentRow]) -> CommentConnection:
+async def comment_connection(info: Info, page: Page[CommentRow]) -> CommentConnection:
+    rows = [row for _, row in page.items]
+    fields = node_fields(info)
+    authors = await (
+        load_users_with_answers(info, [row.user_id for row in rows], children(fields, "author"))
+        if "author" in names(fields)
+        else nothing(len(rows))
+    )
     return CommentConnection(
-        edges=[CommentEdge(cursor=cursor, node=comment_from_row(row)) for cursor, row in page.items],
+        edges=[
+            CommentEdge(cursor=cursor, node=comment_from_row(row, author))
+            for (cursor, row), author in zip(page.items, authors, strict=True)
+        ],
         page_info=page_info(page),
     )
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.types.nodes import SelectedField
 
 from resolvers import social
 from resolvers import videos as video_resolvers
@@ -12,6 +15,8 @@ from resolvers.pagination import Page
 from resolvers.validation import parse_id
 from schema.context import Info
 from schema.pagination import PageInfo, page_info, page_request
+from schema.prefetch import children, fields_of_current, names, node_fields, nothing
+from storage.models import Message as MessageRow
 from storage.models import User as UserRow
 
 if TYPE_CHECKING:
@@ -35,6 +40,8 @@ class User:
     db_id: strawberry.Private[int]
     avatar_key: strawberry.Private[str]
     background_key: strawberry.Private[str]
+    # Answered up front by the list that holds this user (see schema/prefetch.py); None: ask the loader.
+    viewer_follows: strawberry.Private[bool | None] = None
 
     @strawberry.field(description="Absolute URL.")
     def avatar(self, info: Info) -> str:
@@ -44,9 +51,11 @@ class User:
     def background_image(self, info: Info) -> str:
         return _image_url(info, self.background_key, DEFAULT_BACKGROUND)
 
-    @strawberry.field(description="False when anonymous or when this is the viewer.")
-    async def viewer_is_following(self, info: Info) -> bool:
-        return await info.context.loaders.followed_by_viewer.load(self.db_id)
+    @strawberry.field(graphql_type=bool, description="False when anonymous or when this is the viewer.")
+    def viewer_is_following(self, info: Info) -> bool | Awaitable[bool]:
+        if self.viewer_follows is not None:
+            return self.viewer_follows
+        return info.context.loaders.followed_by_viewer.load(self.db_id)
 
     @strawberry.field(description="Published, newest first.")
     async def videos(
@@ -57,7 +66,7 @@ class User:
         page = await video_resolvers.videos_by_author(
             info.context.services, self.db_id, page_request(info, first, after)
         )
-        return video_connection(info, page)
+        return await video_connection(info, page)
 
     @strawberry.field(description="Liked, most recently liked first.")
     async def favorites(
@@ -68,21 +77,21 @@ class User:
         page = await video_resolvers.favorites_of(
             info.context.services, self.db_id, page_request(info, first, after)
         )
-        return video_connection(info, page)
+        return await video_connection(info, page)
 
     @strawberry.field(description="Users this user follows, most recently followed first.")
     async def following(
         self, info: Info, first: int | None = 30, after: str | None = strawberry.UNSET
     ) -> UserConnection:
         page = await social.following(info.context.services, self.db_id, page_request(info, first, after))
-        return user_connection(info, page)
+        return await user_connection(info, page)
 
     @strawberry.field(description="Users following this user, most recent first.")
     async def followers(
         self, info: Info, first: int | None = 30, after: str | None = strawberry.UNSET
     ) -> UserConnection:
         page = await social.followers(info.context.services, self.db_id, page_request(info, first, after))
-        return user_connection(info, page)
+        return await user_connection(info, page)
 
     @strawberry.field(
         description="Mutual follows, each with the latest message between the viewer and that friend."
@@ -91,9 +100,21 @@ class User:
         self, info: Info, first: int | None = 30, after: str | None = strawberry.UNSET
     ) -> FriendConnection:
         page = await social.friends(info.context.services, self.db_id, page_request(info, first, after))
-        prime_users(info, [row for _, row in page.items])
+        rows = [row for _, row in page.items]
+        prime_users(info, rows)
+        edges = children(fields_of_current(info), "edges")
+        friend_ids = [int(row.id or 0) for row in rows]
+        users, last_messages = await asyncio.gather(
+            users_with_answers(info, rows, node_fields(info)),
+            info.context.loaders.last_message_by_friend.load_many(friend_ids)
+            if "lastMessage" in names(edges)
+            else nothing(len(rows)),
+        )
         return FriendConnection(
-            edges=[FriendEdge(cursor=cursor, node=user_from_row(row)) for cursor, row in page.items],
+            edges=[
+                FriendEdge(cursor=cursor, node=user, last=last, last_known="lastMessage" in names(edges))
+                for (cursor, _), user, last in zip(page.items, users, last_messages, strict=True)
+            ],
             page_info=page_info(page),
         )
 
@@ -105,7 +126,7 @@ def _image_url(info: Info, key: str, default_path: str) -> str:
     return context.services.objects.url(key, context.base_url)
 
 
-def user_from_row(row: UserRow) -> User:
+def user_from_row(row: UserRow, viewer_follows: bool | None = None) -> User:
     return User(
         id=strawberry.ID(str(row.id)),
         name=row.name,
@@ -118,7 +139,35 @@ def user_from_row(row: UserRow) -> User:
         db_id=int(row.id or 0),
         avatar_key=row.avatar_key,
         background_key=row.background_key,
+        viewer_follows=viewer_follows,
     )
+
+
+async def users_with_answers(info: Info, rows: Sequence[UserRow], fields: list[SelectedField]) -> list[User]:
+    """Users for rows a list already fetched, `viewerIsFollowing` answered up front when asked for."""
+    ids = [int(row.id or 0) for row in rows]
+    follows = await (
+        info.context.loaders.followed_by_viewer.load_many(ids)
+        if "viewerIsFollowing" in names(fields)
+        else nothing(len(ids))
+    )
+    return [user_from_row(row, follow) for row, follow in zip(rows, follows, strict=True)]
+
+
+async def load_users_with_answers(
+    info: Info, user_ids: Sequence[int], fields: list[SelectedField]
+) -> list[User | None]:
+    """Users by id (the same batches as field-by-field loading, all at once) with their answers."""
+    loaders = info.context.loaders
+    rows, follows = await asyncio.gather(
+        loaders.user_by_id.load_many(user_ids),
+        loaders.followed_by_viewer.load_many(user_ids)
+        if "viewerIsFollowing" in names(fields)
+        else nothing(len(user_ids)),
+    )
+    return [
+        None if row is None else user_from_row(row, follow) for row, follow in zip(rows, follows, strict=True)
+    ]
 
 
 async def load_user(info: Info, user_id: int) -> User | None:
@@ -156,10 +205,14 @@ def prime_users(info: Info, rows: list[UserRow]) -> None:
     info.context.loaders.user_by_id.prime_many({int(row.id or 0): row for row in rows})
 
 
-def user_connection(info: Info, page: Page[UserRow]) -> UserConnection:
-    prime_users(info, [row for _, row in page.items])
+async def user_connection(info: Info, page: Page[UserRow]) -> UserConnection:
+    rows = [row for _, row in page.items]
+    prime_users(info, rows)
+    users = await users_with_answers(info, rows, node_fields(info))
     return UserConnection(
-        edges=[UserEdge(cursor=cursor, node=user_from_row(row)) for cursor, row in page.items],
+        edges=[
+            UserEdge(cursor=cursor, node=user) for (cursor, _), user in zip(page.items, users, strict=True)
+        ],
         page_info=page_info(page),
     )
 
@@ -168,12 +221,19 @@ def user_connection(info: Info, page: Page[UserRow]) -> UserConnection:
 class FriendEdge:
     cursor: str
     node: User
+    # The latest message when the friend list fetched it up front (`last_known`); else the loader's.
+    last: strawberry.Private[MessageRow | None] = None
+    last_known: strawberry.Private[bool] = False
 
     @strawberry.field(description="The latest message between the viewer and this friend.")
     async def last_message(self, info: Info) -> Annotated[Message, strawberry.lazy("schema.chat")] | None:
         from schema.chat import message_from_row
 
-        row = await info.context.loaders.last_message_by_friend.load(self.node.db_id)
+        row = (
+            self.last
+            if self.last_known
+            else await info.context.loaders.last_message_by_friend.load(self.node.db_id)
+        )
         return None if row is None else message_from_row(row)
 
 

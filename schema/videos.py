@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.types.nodes import SelectedField
 
 from resolvers import comments as comment_resolvers
 from resolvers import videos as video_resolvers
@@ -14,8 +17,9 @@ from resolvers.users import require_viewer
 from resolvers.validation import parse_id
 from schema.context import Info
 from schema.pagination import PageInfo, page_info, page_request
+from schema.prefetch import children, names, node_fields, nothing
 from schema.scalars import datetime_from_ms, ms_from_datetime
-from schema.users import User, load_existing_user
+from schema.users import User, load_existing_user, load_users_with_answers
 from storage.models import Video as VideoRow
 
 if TYPE_CHECKING:
@@ -33,6 +37,9 @@ class Video:
     author_id: strawberry.Private[int]
     play_key: strawberry.Private[str]
     cover_key: strawberry.Private[str]
+    # Answered up front by the list that holds this video (see schema/prefetch.py); None: ask the loader.
+    author_user: strawberry.Private[User | None] = None
+    viewer_liked: strawberry.Private[bool | None] = None
 
     @strawberry.field(description="Absolute URL.")
     def play_url(self, info: Info) -> str:
@@ -42,13 +49,17 @@ class Video:
     def cover_url(self, info: Info) -> str:
         return info.context.services.objects.url(self.cover_key, info.context.base_url)
 
-    @strawberry.field
-    async def author(self, info: Info) -> User:
-        return await load_existing_user(info, self.author_id)
+    @strawberry.field(graphql_type=User)
+    def author(self, info: Info) -> User | Awaitable[User]:
+        if self.author_user is not None:
+            return self.author_user
+        return load_existing_user(info, self.author_id)
 
-    @strawberry.field
-    async def viewer_has_liked(self, info: Info) -> bool:
-        return await info.context.loaders.liked_by_viewer.load(self.db_id)
+    @strawberry.field(graphql_type=bool)
+    def viewer_has_liked(self, info: Info) -> bool | Awaitable[bool]:
+        if self.viewer_liked is not None:
+            return self.viewer_liked
+        return info.context.loaders.liked_by_viewer.load(self.db_id)
 
     @strawberry.field(description="Newest first.")
     async def comments(
@@ -59,10 +70,10 @@ class Video:
         page = await comment_resolvers.comments_of_video(
             info.context.services, self.db_id, page_request(info, first, after)
         )
-        return comment_connection(page)
+        return await comment_connection(info, page)
 
 
-def video_from_row(row: VideoRow) -> Video:
+def video_from_row(row: VideoRow, author: User | None = None, viewer_liked: bool | None = None) -> Video:
     """The GraphQL `Video` for a stored row (also used by the publishing mutation)."""
     return Video(
         id=strawberry.ID(str(row.id)),
@@ -74,7 +85,27 @@ def video_from_row(row: VideoRow) -> Video:
         author_id=row.author_id,
         play_key=row.play_key,
         cover_key=row.cover_key,
+        author_user=author,
+        viewer_liked=viewer_liked,
     )
+
+
+async def videos_with_answers(
+    info: Info, rows: Sequence[VideoRow], fields: list[SelectedField]
+) -> list[Video]:
+    """Videos for rows a list already fetched, with `author` (and its `viewerIsFollowing`) and
+    `viewerHasLiked` answered up front when asked for: one loader batch each, all at once."""
+    wanted = names(fields)
+    video_ids = [int(row.id or 0) for row in rows]
+    liked, authors = await asyncio.gather(
+        info.context.loaders.liked_by_viewer.load_many(video_ids)
+        if "viewerHasLiked" in wanted
+        else nothing(len(rows)),
+        load_users_with_answers(info, [row.author_id for row in rows], children(fields, "author"))
+        if "author" in wanted
+        else nothing(len(rows)),
+    )
+    return [video_from_row(row, author, like) for row, author, like in zip(rows, authors, liked, strict=True)]
 
 
 @strawberry.type
@@ -93,11 +124,16 @@ class VideoConnection:
         return [edge.node for edge in self.edges]
 
 
-def video_connection(info: Info, page: Page[VideoRow]) -> VideoConnection:
+async def video_connection(info: Info, page: Page[VideoRow]) -> VideoConnection:
+    rows = [row for _, row in page.items]
     # A comment's `video` on the same page is then answered without another query.
-    info.context.loaders.video_by_id.prime_many({int(row.id or 0): row for _, row in page.items})
+    info.context.loaders.video_by_id.prime_many({int(row.id or 0): row for row in rows})
+    videos = await videos_with_answers(info, rows, node_fields(info))
     return VideoConnection(
-        edges=[VideoEdge(cursor=cursor, node=video_from_row(row)) for cursor, row in page.items],
+        edges=[
+            VideoEdge(cursor=cursor, node=video)
+            for (cursor, _), video in zip(page.items, videos, strict=True)
+        ],
         page_info=page_info(page),
     )
 
@@ -123,7 +159,7 @@ class VideoQuery:
     ) -> VideoConnection:
         before_ms = ms_from_datetime(before) if before else None
         page = await video_resolvers.feed(info.context.services, page_request(info, first, after), before_ms)
-        return video_connection(info, page)
+        return await video_connection(info, page)
 
 
 @strawberry.type

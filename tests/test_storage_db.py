@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -11,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.counters import add_to_counters
-from storage.db import create_engine, insert_ignore
+from storage.db import Database, create_engine, insert_ignore
 from storage.models import Favorite, Follow, Message, User, Video, table_of
 from storage.services import Services
+from tests.conftest import Backend, make_settings
 
 
 async def _users(services: Services, *names: str) -> list[int]:
@@ -124,18 +126,20 @@ async def test_concurrent_write_transactions_keep_counts_exact(services: Service
     assert await _count(services, Favorite) == len(likers)
 
 
-async def test_pool_recovers_after_the_server_drops_a_connection(services: Services) -> None:
+@pytest.mark.services
+async def test_pool_recovers_after_the_server_drops_a_connection(mariadb_backend: Backend) -> None:
     """A pooled connection the server closed (restart, wait_timeout) is replaced, not handed out."""
-    if services.db.dialect != "mysql":
-        pytest.skip("SQLite has no server to drop connections")
-    async with services.db.read() as session:
-        pooled_id = (await session.execute(text("SELECT CONNECTION_ID()"))).scalar_one()
-    killer = create_engine(str(services.settings.effective_database_url), services.settings)
+    settings = make_settings(Path("/tmp"), database_url=mariadb_backend.database_url)
+    db = Database.from_settings(settings)
+    killer = create_engine(mariadb_backend.database_url, settings)
     try:
+        async with db.read() as session:
+            pooled_id = (await session.execute(text("SELECT CONNECTION_ID()"))).scalar_one()
         async with killer.connect() as connection:
             await connection.execute(text(f"KILL {int(pooled_id)}"))
+        for _ in range(3):
+            async with db.read() as session:
+                assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
     finally:
         await killer.dispose()
-    for _ in range(3):
-        async with services.db.read() as session:
-            assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+        await db.dispose()
