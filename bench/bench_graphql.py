@@ -9,13 +9,16 @@ async client in this process with 32 connections for a few seconds per request k
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
+import shutil
 import socket
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,7 @@ from resolvers.auth import issue_token
 from schema import schema
 from schema.context import build_context
 from settings import Settings
-from storage.models import Favorite, Follow, User, Video, now_ms
+from storage.models import Favorite, Follow, User, Video, metadata, now_ms
 from storage.services import Services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,8 +52,16 @@ query Feed($first: Int) {
 TRIVIAL = "{ viewer { id } }"
 
 
-def _settings(data_dir: Path) -> Settings:
-    return Settings(env="test", jwt_secret=SECRET, data_dir=data_dir, seed_demo=False)
+def _settings(data_dir: Path, database_url: str = "") -> Settings:
+    return Settings(
+        env="test", jwt_secret=SECRET, data_dir=data_dir, database_url=database_url, seed_demo=False
+    )
+
+
+async def _empty(services: Services) -> None:
+    async with services.db.write() as session:
+        for table in reversed(metadata.sorted_tables):
+            await session.execute(table.delete())
 
 
 async def _fill(services: Services) -> int:
@@ -106,30 +117,64 @@ async def _in_process(services: Services, token: str, rounds: int = 300) -> None
     )
 
 
-async def _load(name: str, send: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]) -> None:
+@dataclass(frozen=True)
+class Load:
+    name: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes = b""
+
+
+async def _python_load(base: str, load: Load) -> tuple[float, float, float, int]:
+    """req/s, p50 and p99 (seconds) and the non-200 count, from an async client in this process."""
     latencies: list[float] = []
     failures = 0
     deadline = time.perf_counter() + LOAD_SECONDS
     limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
 
         async def worker() -> None:
             nonlocal failures
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
-                response = await send(client)
+                response = await client.request(
+                    load.method, load.path, headers=load.headers, content=load.body or None
+                )
                 latencies.append(time.perf_counter() - started)
-                if response.status_code != 200:
-                    failures += 1
+                failures += response.status_code != 200
 
         began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
         elapsed = time.perf_counter() - began
     quantiles = statistics.quantiles(latencies, n=100)
-    print(
-        f"  {name:<44} {len(latencies) / elapsed:8.0f} req/s   p50 {quantiles[49] * 1000:6.1f} ms   "
-        f"p99 {quantiles[98] * 1000:6.1f} ms   non-200: {failures}"
-    )
+    return len(latencies) / elapsed, quantiles[49], quantiles[98], failures
+
+
+_WRK_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def _seconds(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _WRK_UNITS[unit]
+
+
+async def _wrk_load(base: str, load: Load, workdir: Path) -> tuple[float, float, float, int]:
+    """The same figures from wrk (a C load generator: the client is then never the bottleneck)."""
+    script = workdir / "request.lua"
+    lines = [f"wrk.method = {json.dumps(load.method)}", f"wrk.body = {json.dumps(load.body.decode())}"]
+    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in load.headers.items()]
+    script.write_text("\n".join(lines) + "\n")
+    process = await asyncio.create_subprocess_exec(
+        "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{LOAD_SECONDS:.0f}s", "--latency", "-s", str(script),
+        base + load.path, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    output = (await process.communicate())[0].decode()
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _seconds(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p99 = _seconds(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return rate, p50, p99, int(non_2xx.group(1)) if non_2xx else 0
 
 
 def _free_port() -> int:
@@ -138,22 +183,31 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def _over_http(data_dir: Path, token: str) -> None:
+async def _over_http(data_dir: Path, database_url: str, token: str) -> None:
     port = _free_port()
     env = {
         **os.environ,
         "ENV": "test",
         "JWT_SECRET": SECRET,
         "DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url,
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "LOG_LEVEL": "warning",
         "SEED_DEMO": "false",
     }
-    for name in ("DATABASE_URL", "REDIS_URL", "S3_ENDPOINT", "PUBLIC_BASE_URL"):
+    for name in ("REDIS_URL", "S3_ENDPOINT", "PUBLIC_BASE_URL"):
         env.pop(name, None)
     server = await asyncio.create_subprocess_exec(sys.executable, "manage.py", "serve", cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
+    json_auth = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    loads = [
+        Load("POST /graphql { viewer { id } }", "POST", "/graphql", json_auth, _body(TRIVIAL)),
+        Load("POST /graphql feed page, 30 videos, signed in", "POST", "/graphql", json_auth, _body(FEED)),
+        Load("GET /douyin/feed/?token=... (30 videos)", "GET", f"/douyin/feed/?token={token}", {}),
+    ]
+    use_wrk = shutil.which("wrk") is not None
+    print(f"  load: {CONNECTIONS} connections, {LOAD_SECONDS:.0f} s each, by {'wrk' if use_wrk else 'httpx'}")
     try:
         async with httpx.AsyncClient() as probe:
             for _ in range(200):
@@ -162,39 +216,42 @@ async def _over_http(data_dir: Path, token: str) -> None:
                         break
                 except httpx.TransportError:
                     await asyncio.sleep(0.05)
-        auth = {"Authorization": f"Bearer {token}"}
-        feed = {"query": FEED, "variables": {"first": 30}}
-        await _load(
-            "POST /graphql { viewer { id } }",
-            lambda c: c.post(f"{base}/graphql", json={"query": TRIVIAL}, headers=auth),
-        )
-        await _load(
-            "POST /graphql feed page, 30 videos, signed in",
-            lambda c: c.post(f"{base}/graphql", json=feed, headers=auth),
-        )
-        await _load(
-            "GET /douyin/feed/?token=... (30 videos)",
-            lambda c: c.get(f"{base}/douyin/feed/", params={"token": token}),
-        )
+        for load in loads:
+            if use_wrk:
+                rate, p50, p99, failures = await _wrk_load(base, load, data_dir)
+            else:
+                rate, p50, p99, failures = await _python_load(base, load)
+            print(
+                f"  {load.name:<44} {rate:8.0f} req/s   p50 {p50 * 1000:6.1f} ms   "
+                f"p99 {p99 * 1000:6.1f} ms   non-200: {failures}"
+            )
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), 10)
 
 
+def _body(query: str) -> bytes:
+    return json.dumps({"query": query, "variables": {"first": 30}}).encode()
+
+
 async def _run() -> None:
+    """On the embedded default, or on the database BENCH_DATABASE_URL names (its tables are emptied)."""
+    database_url = os.environ.get("BENCH_DATABASE_URL", "")
     with tempfile.TemporaryDirectory(prefix="bench-graphql-") as workdir:
         data_dir = Path(workdir)
-        settings = _settings(data_dir)
+        settings = _settings(data_dir, database_url)
         await asyncio.to_thread(migrate, settings)
         services = Services.open(settings)
         try:
+            await _empty(services)
             viewer = await _fill(services)
             token = issue_token(settings, viewer)
-            print(f"GraphQL and REST ({USERS} users, {VIDEOS} videos, SQLite, one uvicorn worker)")
+            backend = "MariaDB/MySQL" if services.db.dialect == "mysql" else "SQLite"
+            print(f"GraphQL and REST ({USERS} users, {VIDEOS} videos, {backend}, one uvicorn worker)")
             await _in_process(services, token)
         finally:
             await services.close()
-        await _over_http(data_dir, token)
+        await _over_http(data_dir, settings.effective_database_url, token)
 
 
 def main() -> None:
