@@ -10,6 +10,7 @@ original leaves out are marked as such.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 import uuid
@@ -94,7 +95,14 @@ def servers() -> Iterator[dict[str, tuple[E2EServer, str]]]:
             server.stop()
 
 
-RUNS = ["sqlite/first-run", "sqlite/second-run", "mariadb/first-run", "mariadb/second-run"]
+# DOUYIN_BASE_URL (e.g. http://192.168.1.7:8080) runs the seven tests against that server instead, as the
+# original suite's serverAddr does: a way to check a deployment, or another implementation.
+EXTERNAL_SERVER = os.environ.get("DOUYIN_BASE_URL", "").rstrip("/")
+RUNS = (
+    ["external/first-run", "external/second-run"]
+    if EXTERNAL_SERVER
+    else ["sqlite/first-run", "sqlite/second-run", "mariadb/first-run", "mariadb/second-run"]
+)
 
 
 @pytest.fixture(scope="module", params=RUNS)
@@ -106,6 +114,10 @@ def http(
     """The seven tests run once per param, in order: a backend's second run follows its first run
     against the same server and database."""
     name = str(request.param).split("/")[0]
+    if EXTERNAL_SERVER:
+        with httpx.Client(base_url=EXTERNAL_SERVER, timeout=60) as client:
+            yield client
+        return
     if name not in servers:
         if name == "mariadb":
             request.applymarker(pytest.mark.services)
