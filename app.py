@@ -9,11 +9,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from compat import douyin_routes
+from request_ids import RequestIdMiddleware
 from resolvers.publishing import remove_stale_scratch
 from resolvers.uploads import RequestBodyLimit
 from schema.http import create_graphql_app
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/assets/{name}", asset_file, methods=["GET", "HEAD"]),
             Mount("/douyin", routes=douyin_routes(state)),
         ],
+        middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,
     )
     app.state.services = state

@@ -125,7 +125,8 @@ def endpoint_for(
         except CompatError as error:
             return failure(error, spec.failure_defaults)
         except Exception:
-            log.exception("douyin route %s failed", spec.path)
+            request_id = (request.scope.get("state") or {}).get("request_id", "-")
+            log.exception("douyin route %s failed in request %s", spec.path, request_id)
             return failure(CompatError("INTERNAL_SERVER_ERROR", "internal error"), spec.failure_defaults)
 
     return endpoint

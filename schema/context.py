@@ -38,12 +38,14 @@ def _base_url(services: Services, request: Request | None) -> str:
 async def build_context(services: Services, *, request: Request | None, token: str | None) -> Context:
     """`token` is the bare JWT. A missing, invalid or expired one means anonymous; no query is made."""
     viewer_id = user_id_from_token(services.settings, token)
-    request_id = (request.headers.get("x-request-id") if request is not None else None) or uuid.uuid4().hex
+    # Set by the app's request-id middleware; a context built outside HTTP gets its own.
+    state = request.scope.get("state") if request is not None else None
+    request_id = str((state or {}).get("request_id") or uuid.uuid4().hex)
     return Context(
         services=services,
         request=request,
         viewer_id=viewer_id,
         base_url=_base_url(services, request),
         loaders=Loaders.for_request(services.db, viewer_id),
-        request_id=request_id[:64],
+        request_id=request_id,
     )
