@@ -49,6 +49,10 @@ class GraphQLView(GraphQL[Context, None]):
         except HTTPException as error:
             status_code = error.status_code if error.status_code in (404, 405) else 400
             response = transport_error(error.reason, status_code)
+        finally:
+            # Uploaded files spooled to disk are released now, also when the operation failed before
+            # any resolver saw them (a bad variable, a validation error).
+            await request.close()
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.datastructures import UploadFile
 
 from app import create_app
 from storage import media
@@ -166,3 +167,27 @@ async def test_rest_publish_over_the_cap_fails_with_a_status_code_and_stores_not
     assert "larger than" in body["status_msg"]
     assert await video_rows(services) == []
     assert local_keys(services) == set()
+
+
+async def test_uploads_are_released_when_the_operation_fails_before_any_resolver(
+    client: httpx.AsyncClient, clip: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[str | None] = []
+    real_close = UploadFile.close
+
+    async def recording_close(self: UploadFile) -> None:
+        closed.append(self.filename)
+        await real_close(self)
+
+    monkeypatch.setattr(UploadFile, "close", recording_close)
+    operations = {
+        "query": "mutation($file: Upload!) { noSuchField(file: $file) }",
+        "variables": {"file": None},
+    }
+    response = await client.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
+        files={"0": ("bear.mp4", clip, "video/mp4")},
+    )
+    assert [error["extensions"]["code"] for error in errors_of(response)] == ["BAD_USER_INPUT"]
+    assert closed == ["bear.mp4"]
