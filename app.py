@@ -10,6 +10,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -82,6 +83,22 @@ async def asset_file(request: Request) -> Response:
     return _file_response(path, "public, max-age=86400")
 
 
+def _middleware(settings: Settings) -> list[Middleware]:
+    middleware = [Middleware(RequestIdMiddleware)]
+    if settings.cors_origin_list:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origin_list,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                expose_headers=["X-Request-ID"],
+                max_age=600,
+            )
+        )
+    return middleware
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
     """The whole server. Pass `services` to share already-open resources (tests); else they are opened
     from `settings` by the lifespan and closed when it ends."""
@@ -111,7 +128,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/assets/{name}", asset_file, methods=["GET", "HEAD"]),
             Mount("/douyin", routes=douyin_routes(state)),
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=_middleware(settings),
         lifespan=lifespan,
     )
     app.state.services = state

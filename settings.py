@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = 300
 
     graphiql: bool = True
+    # Web front ends on other origins that may call the API from a browser: comma-separated origins
+    # (https://app.example.com), or * for any; empty: same-origin only.
+    cors_origins: str = ""
     seed_demo: bool = True
 
     # GraphQL guard rails.
@@ -94,6 +97,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'douyin.db').resolve()}"
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip().rstrip("/") for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def media_dir(self) -> Path:

@@ -87,3 +87,32 @@ async def test_start_up_removes_stale_upload_scratch_only(tmp_path: Path) -> Non
         pass
     assert not stale.exists()
     assert (fresh / "upload").is_file()  # another worker may be publishing it right now
+
+
+async def test_cors_lets_configured_web_origins_call_graphql(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, cors_origins="https://app.example.com, https://admin.example.com/")
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http,
+    ):
+        preflight = await http.options(
+            "/graphql",
+            headers={
+                "Origin": "https://admin.example.com",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, content-type",
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://admin.example.com"
+        allowed = await http.get("/healthz", headers={"Origin": "https://app.example.com"})
+        assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+        assert "x-request-id" in allowed.headers["access-control-expose-headers"].lower()
+        other = await http.get("/healthz", headers={"Origin": "https://evil.example.com"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+async def test_without_cors_origins_no_cross_origin_headers_are_sent(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz", headers={"Origin": "https://app.example.com"})
+    assert "access-control-allow-origin" not in response.headers
