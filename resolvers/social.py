@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import Select, and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -16,8 +16,13 @@ from storage.models import Follow, User, now_ms, table_of
 from storage.services import Services
 
 
-def _page_of_users(rows: list[tuple[User, int]], request: PageRequest) -> Page[User]:
-    page = build_page(rows, request, lambda row: Position(row[1], int(row[0].id or 0)))
+async def _users_page(
+    services: Services, statement: Select[tuple[User, int]], request: PageRequest
+) -> Page[User]:
+    """Users listed with the time of the follow that lists them (the cursor's time)."""
+    async with services.db.read() as session:
+        rows = (await session.execute(statement)).tuples().all()
+    page = build_page(rows, request, lambda row: Position(int(row[1]), int(row[0].id or 0)))
     return Page([(cursor, user) for cursor, (user, _) in page.items], page.has_next, page.has_previous)
 
 
@@ -28,10 +33,9 @@ async def following(services: Services, user_id: int, request: PageRequest) -> P
         .join(Follow, col(Follow.followee_id) == col(User.id))
         .where(col(Follow.follower_id) == user_id)
     )
-    statement = newest_first(statement, col(Follow.created_at), col(Follow.followee_id), request)
-    async with services.db.read() as session:
-        rows = (await session.execute(statement)).tuples().all()
-    return _page_of_users([(user, int(at)) for user, at in rows], request)
+    return await _users_page(
+        services, newest_first(statement, col(Follow.created_at), col(Follow.followee_id), request), request
+    )
 
 
 async def followers(services: Services, user_id: int, request: PageRequest) -> Page[User]:
@@ -41,10 +45,9 @@ async def followers(services: Services, user_id: int, request: PageRequest) -> P
         .join(Follow, col(Follow.follower_id) == col(User.id))
         .where(col(Follow.followee_id) == user_id)
     )
-    statement = newest_first(statement, col(Follow.created_at), col(Follow.follower_id), request)
-    async with services.db.read() as session:
-        rows = (await session.execute(statement)).tuples().all()
-    return _page_of_users([(user, int(at)) for user, at in rows], request)
+    return await _users_page(
+        services, newest_first(statement, col(Follow.created_at), col(Follow.follower_id), request), request
+    )
 
 
 async def friends(services: Services, user_id: int, request: PageRequest) -> Page[User]:
@@ -63,10 +66,11 @@ async def friends(services: Services, user_id: int, request: PageRequest) -> Pag
         )
         .where(col(outgoing.follower_id) == user_id)
     )
-    statement = newest_first(statement, col(outgoing.created_at), col(outgoing.followee_id), request)
-    async with services.db.read() as session:
-        rows = (await session.execute(statement)).tuples().all()
-    return _page_of_users([(user, int(at)) for user, at in rows], request)
+    return await _users_page(
+        services,
+        newest_first(statement, col(outgoing.created_at), col(outgoing.followee_id), request),
+        request,
+    )
 
 
 async def _reload_user(session: AsyncSession, user_id: int) -> User:
