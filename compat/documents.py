@@ -109,17 +109,3 @@ def load_document(name: str, schema: GraphQLSchema, directory: Path = OPERATIONS
         if isinstance(definition, OperationDefinitionNode) and definition.name is not None
     )
     return OperationDocument(name=name, text=text, operation_names=names)
-
-
-def load_documents(names: Iterable[str], schema: GraphQLSchema) -> dict[str, OperationDocument]:
-    """Every named document, or one OperationError listing all that fail (start-up fails loudly)."""
-    loaded: dict[str, OperationDocument] = {}
-    problems: list[str] = []
-    for name in names:
-        try:
-            loaded[name] = load_document(name, schema)
-        except OperationError as error:
-            problems.append(str(error))
-    if problems:
-        raise OperationError("; ".join(problems))
-    return loaded
