@@ -123,7 +123,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         routes=[
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
-            Route("/graphql", RequestBodyLimit(graphql, settings.upload_max_bytes), methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                RequestBodyLimit(graphql, settings.upload_max_bytes, settings.max_request_body_bytes),
+                methods=["GET", "POST"],
+            ),
             Route("/media/{key:path}", media_file, methods=["GET", "HEAD"]),
             Route("/assets/{name}", asset_file, methods=["GET", "HEAD"]),
             Mount("/douyin", routes=douyin_routes(state)),

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     message_max: int = 1000
 
     upload_max_bytes: int = Field(default=200 * 1024 * 1024)
+    # Any other request body (a JSON GraphQL operation is read whole into memory).
+    max_request_body_bytes: int = 1024 * 1024
     # Videos processed by ffmpeg at once in one process (about one per core).
     media_max_jobs: int = 2
     # REST feed page size (the APK shows what it gets; the contract says at most 30).

@@ -79,21 +79,30 @@ class _BodyTooLargeError(Exception):
 
 
 class RequestBodyLimit:
-    """ASGI wrapper: answer 413 with a GraphQL-shaped BAD_USER_INPUT error when a request body is over one
-    upload at the cap plus the form around it: at once when Content-Length says so, else as soon as the
-    bytes received pass the limit (if the application has not started its answer yet)."""
+    """ASGI wrapper: answer 413 with a GraphQL-shaped BAD_USER_INPUT error when a request body is over its
+    limit: for a multipart upload one file at the cap plus the form around it, for anything else (a JSON
+    operation, read whole into memory) `other_max_bytes`. At once when Content-Length says so, else as
+    soon as the bytes received pass the limit (if the application has not started its answer yet)."""
 
-    def __init__(self, app: ASGIApp, upload_max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, upload_max_bytes: int, other_max_bytes: int) -> None:
         self.app = app
         self.upload_max_bytes = upload_max_bytes
-        self.max_body_bytes = upload_max_bytes + FORM_OVERHEAD_BYTES
+        self.other_max_bytes = other_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self._declared_length(scope) > self.max_body_bytes:
-            await self._refuse(send)
+        headers = Headers(scope=scope)
+        if headers.get("content-type", "").lower().startswith("multipart/"):
+            max_body_bytes = self.upload_max_bytes + FORM_OVERHEAD_BYTES
+            message = too_large_message(self.upload_max_bytes)
+        else:
+            max_body_bytes = self.other_max_bytes
+            message = f"the request body is larger than the {self.other_max_bytes} byte limit"
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_body_bytes:
+            await self._refuse(send, message)
             return
         received = 0
         answering = False
@@ -103,7 +112,7 @@ class RequestBodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > max_body_bytes:
                     raise _BodyTooLargeError
             return message
 
@@ -117,18 +126,11 @@ class RequestBodyLimit:
         except _BodyTooLargeError:
             if answering:
                 raise
-            await self._refuse(send)
+            await self._refuse(send, message)
 
     @staticmethod
-    def _declared_length(scope: Scope) -> int:
-        value = Headers(scope=scope).get("content-length", "")
-        return int(value) if value.isdigit() else 0
-
-    async def _refuse(self, send: Send) -> None:
-        error = {
-            "message": too_large_message(self.upload_max_bytes),
-            "extensions": {"code": ErrorCode.BAD_USER_INPUT},
-        }
+    async def _refuse(send: Send, message: str) -> None:
+        error = {"message": message, "extensions": {"code": ErrorCode.BAD_USER_INPUT}}
         body = orjson.dumps({"data": None, "errors": [error]})
         headers = [
             (b"content-type", b"application/json"),

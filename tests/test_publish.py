@@ -312,6 +312,15 @@ async def test_graphql_still_answers_ordinary_requests_behind_the_body_limit(
     assert response.json()["data"] == {"__typename": "Query"}
 
 
+async def test_graphql_refuses_a_json_body_over_the_request_limit(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    padding = "x" * services.settings.max_request_body_bytes
+    response = await client.post("/graphql", json={"query": "{ __typename }", "variables": {"p": padding}})
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
 async def chunks(total: int, size: int = 64 * 1024) -> AsyncIterator[bytes]:
     """A body sent without Content-Length (chunked), as a client streaming a file of unknown size does."""
     sent = 0
@@ -325,19 +334,37 @@ async def body_length(request: Request) -> Response:
     return JSONResponse({"length": len(await request.body())})
 
 
-def limited_echo(upload_max_bytes: int) -> httpx.AsyncClient:
+def limited_echo(upload_max_bytes: int, other_max_bytes: int = 500) -> httpx.AsyncClient:
     # Wrapping the endpoint as app.py wraps /graphql: inside the routing, below the error middleware.
-    app = RequestBodyLimit(request_response(body_length), upload_max_bytes)
+    app = RequestBodyLimit(request_response(body_length), upload_max_bytes, other_max_bytes)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+MULTIPART = {"Content-Type": "multipart/form-data; boundary=x"}
 
 
 async def test_body_limit_stops_an_undeclared_body_once_it_passes_the_limit() -> None:
     async with limited_echo(1000) as client:
-        under = await client.post("/", content=chunks(FORM_OVERHEAD_BYTES + 1000))
-        over = await client.post("/", content=chunks(FORM_OVERHEAD_BYTES + 1001))
+        under = await client.post("/", content=chunks(FORM_OVERHEAD_BYTES + 1000), headers=MULTIPART)
+        over = await client.post("/", content=chunks(FORM_OVERHEAD_BYTES + 1001), headers=MULTIPART)
     assert under.json() == {"length": FORM_OVERHEAD_BYTES + 1000}
     assert over.status_code == 413
     assert over.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_bodies_that_are_not_uploads_get_the_small_limit() -> None:
+    """A JSON operation is read whole into memory: it may not use the upload allowance."""
+    json_type = {"Content-Type": "application/json"}
+    async with limited_echo(10_000, other_max_bytes=500) as client:
+        under = await client.post("/", content=chunks(500), headers=json_type)
+        over = await client.post("/", content=chunks(501), headers=json_type)
+        declared = await client.post("/", content=b"x" * 600, headers=json_type)
+    assert under.json() == {"length": 500}
+    for refused in (over, declared):
+        assert refused.status_code == 413
+        error = refused.json()["errors"][0]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "500 byte limit" in error["message"]
 
 
 async def test_graphql_refuses_an_undeclared_multipart_body_over_the_cap(
