@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -14,9 +13,6 @@ from resolvers.locks import lock_users
 from resolvers.validation import check_text
 from storage.models import Message, User, now_ms, table_of
 from storage.services import Services
-
-# Each collision moves the message one millisecond later; this many in a row means something is wrong.
-MAX_TIMESTAMP_COLLISIONS = 1000
 
 
 async def conversation(
@@ -43,30 +39,35 @@ async def send_message(services: Services, viewer_id: int, to_user_id: int, cont
         raise bad_input("You cannot send a message to yourself")
 
     async def work(session: AsyncSession) -> Message:
+        # Both users' rows are locked, so sends in this conversation run one at a time; each takes a time
+        # after the newest message (read with a lock, so it is the latest committed one). Times then
+        # grow in commit order even when clocks of two servers disagree or one steps back, and a client
+        # polling with "newer than the last time I saw" never skips or repeats a message.
         await lock_users(session, viewer_id, to_user_id)
-        created_at = now_ms()
-        for _ in range(MAX_TIMESTAMP_COLLISIONS):
-            try:
-                # A savepoint, so a collision undoes only this insert, not the transaction.
-                async with session.begin_nested():
-                    result = await session.execute(
-                        table_of(Message)
-                        .insert()
-                        .values(
-                            sender_id=viewer_id,
-                            recipient_id=to_user_id,
-                            pair_low=min(viewer_id, to_user_id),
-                            pair_high=max(viewer_id, to_user_id),
-                            content=content,
-                            created_at=created_at,
-                        )
-                    )
-            except IntegrityError:
-                # Both users exist (locked above), so this is the (pair, created_at) unique key.
-                created_at += 1
-                continue
-            message_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
-            return (await session.execute(select(Message).where(col(Message.id) == message_id))).scalar_one()
-        raise RuntimeError("could not find a free timestamp for the message")
+        pair_low, pair_high = min(viewer_id, to_user_id), max(viewer_id, to_user_id)
+        newest = (
+            await session.execute(
+                select(col(Message.created_at))
+                .where(col(Message.pair_low) == pair_low, col(Message.pair_high) == pair_high)
+                .order_by(col(Message.created_at).desc())
+                .limit(1)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        created_at = now_ms() if newest is None else max(now_ms(), int(newest) + 1)
+        result = await session.execute(
+            table_of(Message)
+            .insert()
+            .values(
+                sender_id=viewer_id,
+                recipient_id=to_user_id,
+                pair_low=pair_low,
+                pair_high=pair_high,
+                content=content,
+                created_at=created_at,
+            )
+        )
+        message_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+        return (await session.execute(select(Message).where(col(Message.id) == message_id))).scalar_one()
 
     return await services.db.run_write(work)

@@ -88,3 +88,22 @@ async def test_chat_errors(client: httpx.AsyncClient, services: Services) -> Non
         "sendMessage"
     ]
     assert len(long_message["content"]) == 1000
+
+
+async def test_message_times_keep_growing_when_the_clock_steps_back(
+    client: httpx.AsyncClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second server whose clock is behind (or an NTP step back) must not give a later message an
+    earlier time: a client polling with the newest time it saw would never see that message."""
+    alice, bob = await create_users(services, 2)
+    clock = iter([1_796_092_800_500, 1_796_092_800_000, 1_796_092_800_001])
+    monkeypatch.setattr("resolvers.chat.now_ms", lambda: next(clock))
+    times = []
+    for index in range(3):
+        sent = await data_of(client, SEND, {"to": bob.gid, "c": f"m{index}"}, token=alice.token)
+        times.append(sent["sendMessage"]["createdAt"])
+    assert times == ["2026-12-01T02:40:00.500Z", "2026-12-01T02:40:00.501Z", "2026-12-01T02:40:00.502Z"]
+    newer = (await data_of(client, CONVERSATION, {"with": alice.gid, "after": times[0]}, token=bob.token))[
+        "conversation"
+    ]
+    assert [m["content"] for m in newer] == ["m1", "m2"]

@@ -16,6 +16,7 @@ VIDEO = "query($id: ID!) { video(id: $id) { favoriteCount commentCount author { 
 USER = "query($id: ID!) { user(id: $id) { favoriteCount followerCount followCount } }"
 FOLLOW = "mutation($id: ID!) { followUser(userId: $id) { id } }"
 SEND = "mutation($to: ID!, $c: String!) { sendMessage(toUserId: $to, content: $c) { createdAt } }"
+CONVERSATION = "query($with: ID!) { conversation(withUserId: $with) { content createdAt } }"
 
 
 async def test_twenty_users_liking_one_video_at_once(client: httpx.AsyncClient, services: Services) -> None:
@@ -105,3 +106,23 @@ async def test_concurrent_comments_and_deletes_keep_the_comment_count(
     ]
     assert set(codes) <= {"NOT_FOUND"}
     assert (await data_of(client, VIDEO, {"id": str(video_id)}))["video"]["commentCount"] == 5
+
+
+async def test_concurrent_messages_in_many_new_conversations_all_arrive(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """Empty conversations next to each other in the index: the senders' locks must not make any send
+    fail (a deadlock between them is retried)."""
+    users = await create_users(services, 12)
+    pairs = [(users[i], users[i + 1]) for i in range(0, 12, 2)]
+    sends = [
+        data_of(client, SEND, {"to": to.gid, "c": f"{sender.name}->{to.name} {n}"}, token=sender.token)
+        for sender, to in pairs
+        for n in range(3)
+    ]
+    await asyncio.gather(*sends)
+    for sender, to in pairs:
+        history = (await data_of(client, CONVERSATION, {"with": to.gid}, token=sender.token))["conversation"]
+        assert sorted(m["content"] for m in history) == [f"{sender.name}->{to.name} {n}" for n in range(3)]
+        times = [m["createdAt"] for m in history]
+        assert times == sorted(set(times))  # oldest first, no two alike
