@@ -88,10 +88,29 @@ def _credentials() -> tuple[Param, ...]:
 
 
 async def feed(call: Call) -> Payload:
-    variables = {"first": call.settings.feed_page_size, "before": to_datetime(call.params["latest_time"])}
+    size = call.settings.feed_page_size
+    variables = {"first": size + 1, "before": to_datetime(call.params["latest_time"])}
     nodes = (await call.run("Feed", variables))["feed"]["nodes"]
-    next_time = from_datetime(nodes[-1]["createdAt"]) if nodes else call.now_ms
+    nodes, next_time = _page_by_millisecond(nodes, size, call.now_ms)
     return {"next_time": next_time, "video_list": [video_json(node) for node in nodes]}
+
+
+def _page_by_millisecond(
+    nodes: list[Mapping[str, Any]], size: int, now_ms: int
+) -> tuple[list[Mapping[str, Any]], int]:
+    """At most `size` of `nodes` (newest first, one more fetched than shown) and the `next_time` that
+    continues after them. The APK pages by time alone ("older than next_time"), so videos sharing the
+    page's last millisecond with the next video are held back for the next page, which then starts at
+    that millisecond: none is skipped, none repeated."""
+    if len(nodes) <= size:
+        return nodes, from_datetime(nodes[-1]["createdAt"]) if nodes else now_ms
+    last = from_datetime(nodes[size - 1]["createdAt"])
+    if from_datetime(nodes[size]["createdAt"]) != last:
+        return nodes[:size], last
+    newer = [node for node in nodes[:size] if from_datetime(node["createdAt"]) != last]
+    if not newer:  # more videos in one millisecond than a page holds: show a page of them
+        return nodes[:size], last
+    return newer, last + 1
 
 
 def _auth(operation: str, field_name: str) -> Handler:
@@ -249,7 +268,13 @@ ROUTES: tuple[RouteSpec, ...] = (
         ),
         feed,
         response={
-            "next_time": {**INT64, "description": "Epoch ms of the batch's oldest video (now if empty)."},
+            "next_time": {
+                **INT64,
+                "description": (
+                    "Epoch ms to send back as latest_time for the next page: the batch's oldest video"
+                    " (one ms later when videos of that ms were held back for the next page; now if empty)."
+                ),
+            },
             **VIDEO_LIST,
         },
         failure_defaults={"video_list": []},

@@ -58,6 +58,25 @@ async def test_feed_pages_with_next_time_in_milliseconds(
     assert abs(done["next_time"] - now_ms()) < 60_000  # empty: now, in ms
 
 
+async def test_feed_paging_skips_no_video_published_in_the_same_millisecond(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """Five videos share the millisecond where the first page would end: the first page holds them all
+    back, and the next page (asked by time alone, as the APK does) starts with every one of them."""
+    alice, _ = await register(client, "alice")
+    older = [await add_video(services, alice, f"old{index}", T0 + index * 1000) for index in range(3)]
+    tied = [await add_video(services, alice, f"tied{index}", T0 + 10_000) for index in range(5)]
+    newer = [await add_video(services, alice, f"new{index}", T0 + 20_000 + index) for index in range(27)]
+    first = await ok(client, "GET", "/feed/")
+    assert [video["id"] for video in first["video_list"]] == newer[::-1]
+    assert first["next_time"] == T0 + 10_001
+    second = await ok(client, "GET", "/feed/", {"latest_time": first["next_time"]})
+    shown = [video["id"] for video in second["video_list"]]
+    assert sorted(shown[:5]) == sorted(tied)
+    assert shown[5:] == older[::-1]
+    assert second["next_time"] == T0
+
+
 async def test_feed_latest_time_in_seconds_and_unusable_values(
     client: httpx.AsyncClient, services: Services
 ) -> None:
