@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from compat import douyin_routes
 from request_ids import RequestIdMiddleware
 from resolvers.publishing import remove_stale_scratch
-from resolvers.uploads import RequestBodyLimit
+from schema.executor import Executor
 from schema.http import create_graphql_app
 from settings import Settings
 from storage.objects import IMMUTABLE, LocalObjectStore, ObjectStoreError, content_type_for
@@ -123,14 +123,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         routes=[
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
-            Route(
-                "/graphql",
-                RequestBodyLimit(graphql, settings.upload_max_bytes, settings.max_request_body_bytes),
-                methods=["GET", "POST"],
-            ),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/media/{key:path}", media_file, methods=["GET", "HEAD"]),
             Route("/assets/{name}", asset_file, methods=["GET", "HEAD"]),
-            Mount("/douyin", routes=douyin_routes(state)),
+            Mount("/douyin", routes=douyin_routes(Executor(state))),
         ],
         middleware=_middleware(settings),
         lifespan=lifespan,

@@ -25,12 +25,13 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 
+from clock import now_ms
 from manage import migrate
 from resolvers.auth import issue_token
 from schema import schema
 from schema.context import build_context
 from settings import Settings
-from storage.models import Favorite, Follow, User, Video, metadata, now_ms
+from storage.models import Favorite, Follow, User, Video, metadata
 from storage.services import Services
 
 ROOT = Path(__file__).resolve().parent.parent

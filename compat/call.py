@@ -6,24 +6,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import strawberry
-
-from compat.documents import OperationDocument
-from compat.execution import run_operation
+from compat.execution import compat_error
+from schema.executor import OperationFailedError, PreparedDocument, Session
 from settings import Settings
 
 
 @dataclass(slots=True)
 class Call:
     params: Mapping[str, Any]
-    context: Any
+    session: Session
     settings: Settings
-    schema: strawberry.Schema
-    document: OperationDocument
+    document: PreparedDocument
     now_ms: int
 
     async def run(self, operation_name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-        return await run_operation(self.schema, self.document, operation_name, variables, self.context)
+        """The operation's data; CompatError on the first GraphQL error (partial data is a failure)."""
+        try:
+            return await self.session.run(self.document, operation_name, variables)
+        except OperationFailedError as failure:
+            raise compat_error(failure) from None
 
     @property
     def page_size(self) -> int:

@@ -1,7 +1,8 @@
-"""Starlette endpoints for the route table: read parameters, build the context, run the handler, answer.
+"""Starlette endpoints for the route table: read parameters, start a schema session, run the handler,
+answer.
 
-Every outcome is HTTP 200 JSON with the douyin envelope, including malformed requests and unexpected
-exceptions (logged, answered as "internal error").
+Every outcome is HTTP 200 JSON with the douyin envelope, including malformed requests, bodies over their
+limit and unexpected exceptions (logged, answered as "internal error").
 """
 
 from __future__ import annotations
@@ -10,24 +11,29 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import strawberry
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Message, Receive
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from body_limit import (
+    FORM_ALLOWANCE_BYTES,
+    MIB,
+    BodyLimit,
+    Limit,
+    body_too_large,
+    is_body_too_large,
+    too_large_message,
+    upload_too_large,
+)
 from compat.call import Call
-from compat.documents import OperationDocument
 from compat.envelope import CompatError, bad_parameter, failure, success
 from compat.params import ParamSources, RawValue, parse_params
 from compat.routes import RouteSpec
-from schema.context import build_context
-from storage.models import now_ms
-from storage.services import Services
+from schema.executor import Executor, PreparedDocument
 
 log = logging.getLogger(__name__)
 
-MIB = 1024 * 1024
 # Non-upload routes take a few short fields; anything bigger is not a douyin request.
 FORM_BODY_MAX_BYTES = MIB
 INVALID_TOKEN = "User doesn't exist: the token is invalid or expired, sign in again"
@@ -35,53 +41,27 @@ FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data"
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-class BodyTooLargeError(Exception):
-    pass
+def _content_type(headers: Mapping[str, str]) -> str:
+    return headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-def _limited(request: Request, limit: int) -> Request:
-    """The request with a body that fails once more than `limit` bytes arrive (chunked bodies too)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise BodyTooLargeError
-    received = 0
-    upstream: Receive = request.receive
-
-    async def receive() -> Message:
-        nonlocal received
-        message = await upstream()
-        received += len(message.get("body", b""))
-        if received > limit:
-            raise BodyTooLargeError
-        return message
-
-    return Request(request.scope, receive)
+def _reads_form(request: Request) -> bool:
+    """Only POSTs have their form read: the official tests send form fields on GETs, ignored."""
+    return request.method == "POST" and _content_type(request.headers) in FORM_CONTENT_TYPES
 
 
-def _too_large_message(spec: RouteSpec, limit: int) -> str:
-    if spec.upload:
-        return f"the upload is too large: at most {limit // MIB} MiB"
-    return f"the request body is too large: at most {limit // MIB} MiB"
-
-
-async def _read_form(request: Request, spec: RouteSpec, upload_max_bytes: int) -> FormData | None:
-    """The form body of a POST (urlencoded or multipart); None when there is none. Bodies of other
-    methods are ignored, as the official tests send form fields on GETs."""
-    if request.method != "POST":
+async def _read_form(request: Request, spec: RouteSpec) -> FormData | None:
+    """The form body of a POST (urlencoded or multipart); None when there is none."""
+    if not _reads_form(request):
         return None
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in FORM_CONTENT_TYPES:
-        return None
-    limit = upload_max_bytes + MIB if spec.upload else FORM_BODY_MAX_BYTES
     try:
-        limited = _limited(request, limit)
         if spec.upload:
             # Files are spooled to disk by the parser, never held whole in memory.
-            return await limited.form(max_files=1, max_fields=32)
-        return await limited.form(max_files=0, max_fields=64)
-    except BodyTooLargeError:
-        raise bad_parameter(_too_large_message(spec, limit)) from None
-    except Exception as error:  # a malformed body is the client's mistake, answered as such
+            return await request.form(max_files=1, max_fields=32)
+        return await request.form(max_files=0, max_fields=64)
+    except Exception as error:  # a malformed or oversized body is the client's mistake, answered as such
+        if is_body_too_large(error):
+            raise bad_parameter(too_large_message(request.scope)) from None
         detail = getattr(error, "detail", None) or getattr(error, "message", None) or "malformed"
         raise bad_parameter(f"could not read the form body: {detail}") from error
 
@@ -93,26 +73,23 @@ def _sources(request: Request, form: FormData | None, spec: RouteSpec) -> ParamS
     return ParamSources([form, query] if spec.form_first else [query, form])
 
 
-def endpoint_for(
-    spec: RouteSpec, services: Services, schema: strawberry.Schema, document: OperationDocument
-) -> Endpoint:
-    settings = services.settings
+def endpoint_for(spec: RouteSpec, executor: Executor, document: PreparedDocument) -> Endpoint:
+    settings = executor.settings
 
     async def serve(request: Request) -> Response:
         if request.method not in spec.methods and not (request.method == "HEAD" and "GET" in spec.methods):
             raise bad_parameter(f"use {' or '.join(spec.methods)} for this route, not {request.method}")
-        form = await _read_form(request, spec, settings.upload_max_bytes)
+        form = await _read_form(request, spec)
         try:
-            now = now_ms()
+            now = executor.clock.now_ms()
             params = parse_params(spec.params, _sources(request, form, spec), settings, now)
             token: Any = params.get("token")
-            context = await build_context(services, request=request, token=token or None)
-            call = Call(params, context, settings, schema, document, now)
+            session = await executor.start(request, token or None)
             try:
-                return success(await spec.handler(call))
+                return success(await spec.handler(Call(params, session, settings, document, now)))
             except CompatError as error:
-                if error.code == "UNAUTHENTICATED" and token and context.viewer_id is None:
-                    # The schema only knows there is no viewer; here we know why.
+                if error.code == "UNAUTHENTICATED" and session.token_rejected:
+                    # The schema only knows there is no viewer; the session knows why.
                     raise CompatError("UNAUTHENTICATED", INVALID_TOKEN) from error
                 raise
         finally:
@@ -130,3 +107,20 @@ def endpoint_for(
             return failure(CompatError("INTERNAL_SERVER_ERROR", "internal error"), spec.failure_defaults)
 
     return endpoint
+
+
+def limited(app: ASGIApp, spec: RouteSpec, upload_max_bytes: int) -> ASGIApp:
+    """The route's app behind its body limit: the upload cap (plus the form around the file) on the
+    upload route, FORM_BODY_MAX_BYTES elsewhere; only bodies that are read are limited."""
+    if spec.upload:
+        limit = Limit(upload_max_bytes + FORM_ALLOWANCE_BYTES, upload_too_large(upload_max_bytes))
+    else:
+        limit = Limit(FORM_BODY_MAX_BYTES, body_too_large(FORM_BODY_MAX_BYTES))
+
+    def limit_for(scope: Scope) -> Limit | None:
+        return limit if _reads_form(Request(scope)) else None
+
+    def refuse(message: str) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+        return failure(bad_parameter(message), spec.failure_defaults)
+
+    return BodyLimit(app, limit_for, refuse)

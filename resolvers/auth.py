@@ -21,7 +21,7 @@ from resolvers.errors import DomainError, ErrorCode, bad_input, unauthenticated
 from resolvers.passwords import hash_password, verify_password
 from resolvers.validation import check_text
 from settings import Settings
-from storage.models import User, now_ms, table_of
+from storage.models import User, table_of
 from storage.services import Services
 
 ALGORITHM = "HS256"
@@ -76,7 +76,7 @@ async def register(services: Services, username: str, password: str) -> tuple[Us
                     avatar_key="",
                     background_key="",
                     signature="",
-                    created_at=now_ms(),
+                    created_at=services.clock.now_ms(),
                 )
             )
             user_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]

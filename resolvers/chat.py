@@ -11,7 +11,7 @@ from sqlmodel import col
 from resolvers.errors import bad_input, not_found
 from resolvers.locks import lock_users
 from resolvers.validation import check_text
-from storage.models import Message, User, now_ms, table_of
+from storage.models import Message, User, table_of
 from storage.services import Services
 
 
@@ -54,7 +54,8 @@ async def send_message(services: Services, viewer_id: int, to_user_id: int, cont
                 .with_for_update()
             )
         ).scalar_one_or_none()
-        created_at = now_ms() if newest is None else max(now_ms(), int(newest) + 1)
+        now = services.clock.now_ms()
+        created_at = now if newest is None else max(now, int(newest) + 1)
         result = await session.execute(
             table_of(Message)
             .insert()

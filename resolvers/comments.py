@@ -13,7 +13,7 @@ from resolvers.locks import lock_users, lock_video
 from resolvers.pagination import Page, PageRequest, Position, build_page, newest_first
 from resolvers.validation import check_text
 from storage.counters import add_to_counters
-from storage.models import Comment, Video, now_ms, table_of
+from storage.models import Comment, Video, table_of
 from storage.services import Services
 
 
@@ -35,7 +35,7 @@ async def add_comment(services: Services, viewer_id: int, video_id: int, content
         result = await session.execute(
             table_of(Comment)
             .insert()
-            .values(video_id=video_id, user_id=viewer_id, content=content, created_at=now_ms())
+            .values(video_id=video_id, user_id=viewer_id, content=content, created_at=services.clock.now_ms())
         )
         comment_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
         await add_to_counters(session, table_of(Video), video_id, comment_count=1)

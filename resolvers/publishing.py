@@ -131,6 +131,7 @@ async def _publish(services: Services, author_id: int, title: str, source: Path)
                 duration_ms=info.duration_ms,
                 width=info.width,
                 height=info.height,
+                created_at=services.clock.now_ms(),
             )
             return await _insert_row(services, row)
         except BaseException:

@@ -12,7 +12,7 @@ from resolvers.locks import lock_users
 from resolvers.pagination import Page, PageRequest, Position, build_page, newest_first
 from storage.counters import add_to_counters
 from storage.db import insert_ignore
-from storage.models import Follow, User, now_ms, table_of
+from storage.models import Follow, User, table_of
 from storage.services import Services
 
 
@@ -84,7 +84,7 @@ async def follow_user(services: Services, viewer_id: int, target_id: int) -> Use
 
     async def work(session: AsyncSession) -> User:
         await lock_users(session, viewer_id, target_id)
-        values = {"follower_id": viewer_id, "followee_id": target_id, "created_at": now_ms()}
+        values = {"follower_id": viewer_id, "followee_id": target_id, "created_at": services.clock.now_ms()}
         if await insert_ignore(session, table_of(Follow), values):
             await _change_follow_counters(session, viewer_id, target_id, +1)
         return await _reload_user(session, target_id)

@@ -10,7 +10,7 @@ from resolvers.locks import lock_users, lock_video
 from resolvers.pagination import Page, PageRequest, Position, build_page, newest_first
 from storage.counters import add_to_counters
 from storage.db import insert_ignore
-from storage.models import Favorite, User, Video, now_ms, table_of
+from storage.models import Favorite, User, Video, table_of
 from storage.services import Services
 
 
@@ -20,7 +20,7 @@ def _video_position(video: Video) -> Position:
 
 async def feed(services: Services, request: PageRequest, before_ms: int | None) -> Page[Video]:
     """Newest first, strictly older than `before_ms` (default: now)."""
-    before = now_ms() + 1 if before_ms is None else before_ms
+    before = services.clock.now_ms() + 1 if before_ms is None else before_ms
     statement = select(Video).where(col(Video.created_at) < before)
     statement = newest_first(statement, col(Video.created_at), col(Video.id), request)
     async with services.db.read() as session:
@@ -62,7 +62,7 @@ async def like_video(services: Services, viewer_id: int, video_id: int) -> Video
     async def work(session: AsyncSession) -> Video:
         author_id = await lock_video(session, video_id)
         await lock_users(session, viewer_id, author_id)
-        values = {"user_id": viewer_id, "video_id": video_id, "created_at": now_ms()}
+        values = {"user_id": viewer_id, "video_id": video_id, "created_at": services.clock.now_ms()}
         if await insert_ignore(session, table_of(Favorite), values):
             await _change_like_counters(session, viewer_id, video_id, author_id, +1)
         return await _reload_video(session, video_id)

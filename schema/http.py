@@ -1,19 +1,22 @@
 """The ASGI app serving `/graphql` (HTTP, GraphiQL).
 
-Transport errors (bad JSON, a mutation over GET, a batch, a missing multipart file) come back as JSON
-with a code, never as Strawberry's plain-text 400s. Responses are encoded with orjson.
+Transport errors (bad JSON, a mutation over GET, a batch, a missing multipart file, a body over its limit)
+come back as JSON with a code, never as Strawberry's or Starlette's plain-text answers. Responses are
+encoded with orjson.
 """
 
 from __future__ import annotations
 
 import orjson
 from cross_web import HTTPException
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from body_limit import BodyLimit, is_body_too_large, too_large_message, upload_or_body_limit
 from resolvers.errors import ErrorCode
 from schema import schema
 from schema.context import Context, build_context
@@ -29,9 +32,20 @@ def bearer_token(request: Request | WebSocket) -> str | None:
     return header[len(_BEARER) :].strip() or None
 
 
+def _bad_input(message: str) -> dict[str, object]:
+    return {"message": message, "extensions": {"code": ErrorCode.BAD_USER_INPUT.value}}
+
+
 def transport_error(message: str, status_code: int = 400) -> Response:
-    body = {"errors": [{"message": message, "extensions": {"code": ErrorCode.BAD_USER_INPUT.value}}]}
+    body = {"errors": [_bad_input(message)]}
     return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+
+
+def body_too_large_error(message: str) -> Response:
+    body = {"data": None, "errors": [_bad_input(message)]}
+    # The unread rest of the body stays on the socket: the connection cannot be reused.
+    headers = {"connection": "close"}
+    return Response(orjson.dumps(body), status_code=413, media_type="application/json", headers=headers)
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -49,6 +63,11 @@ class GraphQLView(GraphQL[Context, None]):
         except HTTPException as error:
             status_code = error.status_code if error.status_code in (404, 405) else 400
             response = transport_error(error.reason, status_code)
+        except StarletteHTTPException as error:  # raised while Starlette reads the body
+            if is_body_too_large(error):
+                response = body_too_large_error(too_large_message(scope))
+            else:
+                response = transport_error(error.detail, 400)
         finally:
             # Uploaded files spooled to disk are released now, also when the operation failed before
             # any resolver saw them (a bad variable, a validation error).
@@ -63,12 +82,17 @@ class GraphQLView(GraphQL[Context, None]):
         return orjson.dumps(data)
 
 
-def create_graphql_app(services: Services) -> GraphQLView:
-    return GraphQLView(
+def create_graphql_app(services: Services) -> ASGIApp:
+    """The view behind its body limit: one upload at the cap for multipart requests, the small JSON
+    limit for anything else."""
+    settings = services.settings
+    view = GraphQLView(
         services,
-        graphql_ide="graphiql" if services.settings.graphiql else None,
+        graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=True,
     )
+    limit_for = upload_or_body_limit(settings.upload_max_bytes, settings.max_request_body_bytes)
+    return BodyLimit(view, limit_for, body_too_large_error)
 
 
 __all__ = ["GraphQLView", "bearer_token", "create_graphql_app"]

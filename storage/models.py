@@ -8,7 +8,6 @@ that cause them.
 
 from __future__ import annotations
 
-import time
 from typing import cast
 
 from sqlalchemy import (
@@ -24,15 +23,13 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from clock import now_ms
+
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 # utf8mb4_bin: emoji and Chinese round-trip, and comparisons are exact as on SQLite
 # (utf8mb4_unicode_ci would treat different emoji and letter cases as the same name).
 MYSQL_TABLE = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _id_column() -> Column:  # type: ignore[type-arg]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from clock import SYSTEM_CLOCK, Clock
 from settings import Settings
 from storage.cache import Cache, create_cache
 from storage.db import Database
@@ -20,15 +21,18 @@ class Services:
     # ffmpeg jobs (probe, cover, remux) this process runs at once; more publishes wait their turn
     # instead of starving every other request of CPU.
     media_jobs: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+    # Every time a write records comes from here; tests hand in a clock they set.
+    clock: Clock = SYSTEM_CLOCK
 
     @classmethod
-    def open(cls, settings: Settings) -> Services:
+    def open(cls, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         return cls(
             settings=settings,
             db=Database.from_settings(settings),
             cache=create_cache(settings.redis_url, settings.cache_max_entries, settings.cache_prefix),
             objects=create_object_store(settings),
             media_jobs=asyncio.Semaphore(settings.media_max_jobs),
+            clock=clock,
         )
 
     async def close(self) -> None:

@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 from jose import jwt
 
+from clock import now_ms
 from storage.counters import add_to_counters
-from storage.models import Comment, Message, User, Video, now_ms, table_of
+from storage.models import Comment, Message, User, Video, table_of
 from storage.services import Services
 
 JSON_UTF8 = "application/json; charset=utf-8"

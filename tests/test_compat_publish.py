@@ -114,7 +114,7 @@ async def test_a_declared_oversize_upload_is_refused_before_reading(client: http
     big = ("big.mp4", b"\0" * (UPLOAD_MAX + 2 * MIB), "video/mp4")
     body = await publish(client, {"token": token, "title": "t"}, big)
     assert body["status_code"] == 2
-    assert body["status_msg"] == "the upload is too large: at most 3 MiB"
+    assert body["status_msg"] == "the upload is too large: at most 2 MiB"
     assert await videos_of(client, alice) == []
 
 
@@ -147,5 +147,5 @@ async def test_an_undeclared_chunked_upload_is_stopped_at_the_limit(client: http
         headers={"content-type": f"multipart/form-data; boundary={boundary}"},
     )
     result = check_envelope(response)
-    assert (result["status_code"], result["status_msg"]) == (2, "the upload is too large: at most 3 MiB")
+    assert (result["status_code"], result["status_msg"]) == (2, "the upload is too large: at most 2 MiB")
     assert await videos_of(client, alice) == []

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from compat.times import MAX_MS, feed_cutoff_ms, from_datetime, month_day, to_datetime
+from clock import MAX_MS
+from compat.times import feed_cutoff_ms, from_datetime, month_day, to_datetime
 
 NOW = 1_796_000_000_123
 

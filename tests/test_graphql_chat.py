@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 
-from storage import models
 from storage.services import Services
+from tests.clocks import ScriptedClock
 from tests.graphql_support import create_users, data_of, error_codes
 
 SEND = """
@@ -48,11 +47,10 @@ async def test_send_needs_no_friendship_and_conversation_has_both_directions(
 
 
 async def test_messages_in_the_same_millisecond_get_distinct_times(
-    client: httpx.AsyncClient, services: Services, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, services: Services
 ) -> None:
     alice, bob = await create_users(services, 2)
-    monkeypatch.setattr("resolvers.chat.now_ms", lambda: 1_796_092_800_000)
-    assert models.now_ms() != 1_796_092_800_000
+    services.clock = ScriptedClock([1_796_092_800_000])
     times = []
     for index in range(3):
         sent = await data_of(client, SEND, {"to": bob.gid, "c": f"m{index}"}, token=alice.token)
@@ -91,13 +89,12 @@ async def test_chat_errors(client: httpx.AsyncClient, services: Services) -> Non
 
 
 async def test_message_times_keep_growing_when_the_clock_steps_back(
-    client: httpx.AsyncClient, services: Services, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, services: Services
 ) -> None:
     """A second server whose clock is behind (or an NTP step back) must not give a later message an
     earlier time: a client polling with the newest time it saw would never see that message."""
     alice, bob = await create_users(services, 2)
-    clock = iter([1_796_092_800_500, 1_796_092_800_000, 1_796_092_800_001])
-    monkeypatch.setattr("resolvers.chat.now_ms", lambda: next(clock))
+    services.clock = ScriptedClock([1_796_092_800_500, 1_796_092_800_000, 1_796_092_800_001])
     times = []
     for index in range(3):
         sent = await data_of(client, SEND, {"to": bob.gid, "c": f"m{index}"}, token=alice.token)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import pytest
 
 from storage.services import Services
+from tests.clocks import ScriptedClock
 from tests.graphql_support import create_users, create_videos, data_of
 
 LIKE = "mutation($id: ID!) { likeVideo(videoId: $id) { id } }"
@@ -65,10 +65,10 @@ async def test_crossing_likes_and_follows_do_not_deadlock(
 
 
 async def test_concurrent_messages_in_one_millisecond_get_distinct_times(
-    client: httpx.AsyncClient, services: Services, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, services: Services
 ) -> None:
     alice, bob = await create_users(services, 2)
-    monkeypatch.setattr("resolvers.chat.now_ms", lambda: 1_796_092_800_000)
+    services.clock = ScriptedClock([1_796_092_800_000])
     sends = [data_of(client, SEND, {"to": bob.gid, "c": f"m{i}"}, token=alice.token) for i in range(5)]
     sends += [data_of(client, SEND, {"to": alice.gid, "c": f"r{i}"}, token=bob.token) for i in range(5)]
     results = await asyncio.gather(*sends)

@@ -6,17 +6,18 @@ from datetime import UTC
 
 import pytest
 
+from clock import datetime_from_ms, iso_from_datetime, ms_from_datetime
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.pagination import PageRequest, Position, decode_cursor, encode_cursor
 from resolvers.validation import parse_id
-from schema.scalars import datetime_from_ms, ms_from_datetime, parse_datetime, serialize_datetime
+from schema.scalars import parse_datetime
 
 
 def test_datetime_round_trips_epoch_milliseconds() -> None:
     for epoch_ms in (0, 1, 999, 1_796_092_800_123, 253_402_300_799_999):
         assert ms_from_datetime(datetime_from_ms(epoch_ms)) == epoch_ms
-    assert serialize_datetime(datetime_from_ms(1_796_092_800_123)) == "2026-12-01T02:40:00.123Z"
-    assert serialize_datetime(datetime_from_ms(1_796_092_800_000)) == "2026-12-01T02:40:00.000Z"
+    assert iso_from_datetime(datetime_from_ms(1_796_092_800_123)) == "2026-12-01T02:40:00.123Z"
+    assert iso_from_datetime(datetime_from_ms(1_796_092_800_000)) == "2026-12-01T02:40:00.000Z"
 
 
 def test_datetime_parsing_is_strict_but_accepts_offsets() -> None:

@@ -15,14 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import request_response
 
 from app import create_app
+from body_limit import FORM_ALLOWANCE_BYTES
 from resolvers import publishing
 from resolvers.errors import DomainError, ErrorCode
-from resolvers.uploads import FORM_OVERHEAD_BYTES, RequestBodyLimit
 from storage import media
 from storage.models import User, Video
 from storage.objects import LocalObjectStore, ObjectStoreError
@@ -196,7 +193,8 @@ async def test_an_upload_over_the_cap_is_refused_and_nothing_stays(
     data = clip
     services.settings = services.settings.model_copy(update={"upload_max_bytes": len(data) - 1})
     author = await make_user(services)
-    with pytest.raises(DomainError, match="larger than") as refused:
+    expected = f"the upload is too large: at most {len(data) - 1} bytes"
+    with pytest.raises(DomainError, match=expected) as refused:
         await publishing.publish_upload(services, author, "big", upload_of(data, declare_size=declare_size))
     assert refused.value.code == ErrorCode.BAD_USER_INPUT
     await assert_nothing_published(services)
@@ -301,7 +299,7 @@ async def test_graphql_refuses_a_declared_body_far_over_the_cap_before_reading_i
     body = response.json()
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    assert "200 MB" in body["errors"][0]["message"]
+    assert body["errors"][0]["message"] == "the upload is too large: at most 200 MiB"
 
 
 async def test_graphql_still_answers_ordinary_requests_behind_the_body_limit(
@@ -330,41 +328,71 @@ async def chunks(total: int, size: int = 64 * 1024) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def body_length(request: Request) -> Response:
-    return JSONResponse({"length": len(await request.body())})
-
-
-def limited_echo(upload_max_bytes: int, other_max_bytes: int = 500) -> httpx.AsyncClient:
-    # Wrapping the endpoint as app.py wraps /graphql: inside the routing, below the error middleware.
-    app = RequestBodyLimit(request_response(body_length), upload_max_bytes, other_max_bytes)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+def limited_graphql(
+    services: Services, upload_max_bytes: int, other_max_bytes: int = 500
+) -> httpx.AsyncClient:
+    limits = {"upload_max_bytes": upload_max_bytes, "max_request_body_bytes": other_max_bytes}
+    services.settings = services.settings.model_copy(update=limits)
+    transport = httpx.ASGITransport(app=create_app(services=services))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
 MULTIPART = {"Content-Type": "multipart/form-data; boundary=x"}
 
 
-async def test_body_limit_stops_an_undeclared_body_once_it_passes_the_limit() -> None:
-    async with limited_echo(1000) as client:
-        under = await client.post("/", content=chunks(FORM_OVERHEAD_BYTES + 1000), headers=MULTIPART)
-        over = await client.post("/", content=chunks(FORM_OVERHEAD_BYTES + 1001), headers=MULTIPART)
-    assert under.json() == {"length": FORM_OVERHEAD_BYTES + 1000}
+def publish_form(file_bytes: int) -> tuple[list[bytes], dict[str, str]]:
+    """A GraphQL multipart publish whose file part holds `file_bytes` bytes, as chunks and headers."""
+    boundary = "b0undary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n'
+        '{"query": "mutation($f: Upload!) { publishVideo(title: \\"t\\", file: $f) { id } }",'
+        ' "variables": {"f": null}}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n'
+        '{"0": ["variables.f"]}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="big.mp4"\r\n\r\n'
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    return [head, b"\0" * file_bytes, tail], {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+async def test_body_limit_stops_an_undeclared_body_once_it_passes_the_limit(services: Services) -> None:
+    """The limit is the upload cap plus the form allowance, to the byte, for a body of unknown length."""
+    framing = sum(len(part) for part in publish_form(0)[0])
+    responses = []
+    async with limited_graphql(services, 1000) as client:
+        for total in (FORM_ALLOWANCE_BYTES + 1000, FORM_ALLOWANCE_BYTES + 1001):
+            parts, headers = publish_form(total - framing)
+
+            async def body(parts: list[bytes] = parts) -> AsyncIterator[bytes]:
+                for part in parts:
+                    yield part
+
+            responses.append(await client.post("/graphql", content=body(), headers=headers))
+    under, over = responses
+    # Under the limit the form is read whole and the operation runs (and is refused: nobody signed in).
+    assert under.status_code == 200
+    assert under.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert over.status_code == 413
-    assert over.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert over.headers["connection"] == "close"
+    error = over.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["message"] == "the upload is too large: at most 1000 bytes"
 
 
-async def test_bodies_that_are_not_uploads_get_the_small_limit() -> None:
+async def test_bodies_that_are_not_uploads_get_the_small_limit(services: Services) -> None:
     """A JSON operation is read whole into memory: it may not use the upload allowance."""
     json_type = {"Content-Type": "application/json"}
-    async with limited_echo(10_000, other_max_bytes=500) as client:
-        under = await client.post("/", content=chunks(500), headers=json_type)
-        over = await client.post("/", content=chunks(501), headers=json_type)
-        declared = await client.post("/", content=b"x" * 600, headers=json_type)
-    assert under.json() == {"length": 500}
+    query = b'{"query": "{ __typename }"}'
+    async with limited_graphql(services, 10_000, other_max_bytes=500) as client:
+        under = await client.post("/graphql", content=query.ljust(500), headers=json_type)
+        over = await client.post("/graphql", content=chunks(501), headers=json_type)
+        declared = await client.post("/graphql", content=b"x" * 600, headers=json_type)
+    assert under.json() == {"data": {"__typename": "Query"}}
     for refused in (over, declared):
         assert refused.status_code == 413
         error = refused.json()["errors"][0]
         assert error["extensions"]["code"] == "BAD_USER_INPUT"
-        assert "500 byte limit" in error["message"]
+        assert error["message"] == "the request body is too large: at most 500 bytes"
 
 
 async def test_graphql_refuses_an_undeclared_multipart_body_over_the_cap(
@@ -384,7 +412,7 @@ async def test_graphql_refuses_an_undeclared_multipart_body_over_the_cap(
 
     async def body() -> AsyncIterator[bytes]:
         yield head
-        async for chunk in chunks(2 * FORM_OVERHEAD_BYTES):
+        async for chunk in chunks(2 * FORM_ALLOWANCE_BYTES):
             yield chunk
         yield f"\r\n--{boundary}--\r\n".encode()
 

@@ -100,7 +100,7 @@ async def test_truncated_and_oversize_uploads_leave_the_bucket_empty(services: S
     with pytest.raises(DomainError, match="damaged or truncated"):
         await publishing.publish_upload(services, author, "cut", upload_of(clip[: len(clip) // 2]))
     services.settings = services.settings.model_copy(update={"upload_max_bytes": 1000})
-    with pytest.raises(DomainError, match="larger than"):
+    with pytest.raises(DomainError, match="the upload is too large: at most 1000 bytes"):
         await publishing.publish_upload(services, author, "big", upload_of(clip, declare_size=False))
     await assert_nothing_published(services)
 

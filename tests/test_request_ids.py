@@ -54,3 +54,16 @@ async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "graphql-1" in logged
     assert "rest-1" in logged
+
+
+async def test_a_rest_failure_is_logged_once_with_its_request_id(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The schema masks and logs an unexpected error; the REST face must not log it again without the id."""
+    monkeypatch.setattr(video_resolvers, "feed", _boom)
+    caplog.set_level(logging.ERROR)
+    body = (await client.get("/douyin/feed/", headers={"X-Request-ID": "rest-2"})).json()
+    assert body["status_code"] == 500
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert "rest-2" in errors[0].getMessage()

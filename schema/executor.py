@@ -1,0 +1,144 @@
+"""The in-process door into the schema, for callers that are not `/graphql` (the douyin routes).
+
+A caller prepares its fixed documents once (parsed and validated against the schema at start-up), then,
+per request, starts a `Session` from the request and the token it was given and runs operations in it.
+Results are exactly what `/graphql` would answer: data, or errors carrying their `extensions.code`
+(classified and, for unexpected ones, masked and logged once, with the request id). The session also says
+whether a given token was rejected, which the schema alone cannot tell a client ("no viewer").
+
+Prepared documents run straight on graphql-core: parsing, validation and the guard rails have already been
+done for them once, so per-request work is execution alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeGuard, cast
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    execute,
+    parse,
+    validate,
+)
+from starlette.requests import Request
+from strawberry.execution import optimized_is_awaitable
+
+from clock import Clock
+from schema import schema
+from schema.context import Context, build_context
+from schema.errors import INTERNAL_MESSAGE, classify
+from settings import Settings
+from storage.services import Services
+
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+# Strawberry's faster awaitable check, as its own execution uses (typed as a plain bool predicate).
+_is_awaitable = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
+
+
+class DocumentError(Exception):
+    """A document does not parse or does not validate against the schema."""
+
+
+class OperationFailedError(Exception):
+    """An operation answered an error (the first one, coded); partial data counts as a failure."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedDocument:
+    name: str
+    node: DocumentNode
+    operation_names: frozenset[str]
+
+
+def _failure(error: GraphQLError) -> OperationFailedError:
+    code = (error.extensions or {}).get("code")
+    if not isinstance(code, str):  # classify codes every error; this only guards the type
+        return OperationFailedError(INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE)
+    return OperationFailedError(code, error.message)
+
+
+@dataclass(slots=True)
+class Session:
+    """One request's operations: one context (viewer, loaders) shared by every operation it runs."""
+
+    context: Context
+    token_given: bool
+
+    @property
+    def token_rejected(self) -> bool:
+        """A token came with the request but names no viewer (malformed, forged or expired)."""
+        return self.token_given and self.context.viewer_id is None
+
+    async def run(
+        self, document: PreparedDocument, operation_name: str, variables: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The operation's data; raises OperationFailedError on the first GraphQL error."""
+        if operation_name not in document.operation_names:
+            raise LookupError(f"{document.name} has no operation {operation_name}")
+        result = execute(
+            schema._schema,
+            document.node,
+            context_value=self.context,
+            variable_values=dict(variables),
+            operation_name=operation_name,
+            executor_class=schema.execution_context_class,
+            is_awaitable=_is_awaitable,
+        )
+        if not isinstance(result, ExecutionResult):
+            result = await result
+        if result.errors:
+            for error in result.errors:
+                classify(error, self.context.request_id)
+            raise _failure(result.errors[0])
+        if result.data is None:
+            raise OperationFailedError(INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE)
+        return result.data
+
+
+class Executor:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    @property
+    def settings(self) -> Settings:
+        return self._services.settings
+
+    @property
+    def clock(self) -> Clock:
+        return self._services.clock
+
+    @property
+    def graphql_schema(self) -> GraphQLSchema:
+        return schema._schema
+
+    def prepare(self, name: str, text: str) -> PreparedDocument:
+        """Parse and validate once; DocumentError when the schema does not accept the document."""
+        try:
+            node = parse(text)
+        except GraphQLError as error:
+            raise DocumentError(f"{name}: {error.message}") from error
+        errors = validate(schema._schema, node)
+        if errors:
+            raise DocumentError(f"{name}: " + "; ".join(error.message for error in errors))
+        names = frozenset(
+            definition.name.value
+            for definition in node.definitions
+            if isinstance(definition, OperationDefinitionNode) and definition.name is not None
+        )
+        return PreparedDocument(name=name, node=node, operation_names=names)
+
+    async def start(self, request: Request | None, token: str | None) -> Session:
+        """`token` is the bare JWT; missing, invalid or expired means anonymous (no query is made)."""
+        context = await build_context(self._services, request=request, token=token)
+        return Session(context=context, token_given=bool(token))
