@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from compat import douyin_routes
-from request_ids import RequestIdMiddleware
+from core.request_ids import RequestIdMiddleware
 from resolvers.publishing import remove_stale_scratch
 from schema.executor import Executor
 from schema.http import create_graphql_app

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 
-from clock import now_ms
+from core.clock import now_ms
 from manage import migrate
 from resolvers.auth import issue_token
 from schema import schema

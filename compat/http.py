@@ -16,7 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from body_limit import (
+from compat.call import Call
+from compat.envelope import CompatError, bad_parameter, failure, success
+from compat.params import ParamSources, RawValue, parse_params
+from compat.routes import RouteSpec
+from core.body_limit import (
     FORM_ALLOWANCE_BYTES,
     MIB,
     BodyLimit,
@@ -26,10 +30,6 @@ from body_limit import (
     too_large_message,
     upload_too_large,
 )
-from compat.call import Call
-from compat.envelope import CompatError, bad_parameter, failure, success
-from compat.params import ParamSources, RawValue, parse_params
-from compat.routes import RouteSpec
 from schema.executor import Executor, PreparedDocument
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ from typing import Any
 
 from starlette.datastructures import UploadFile
 
-from clock import MAX_MS
 from compat.envelope import CompatError, bad_parameter
 from compat.times import feed_cutoff_ms
+from core.clock import MAX_MS
 from settings import Settings
 
 INT64_MAX = 2**63 - 1

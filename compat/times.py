@@ -1,11 +1,11 @@
 """The douyin wire format's own times: `latest_time` in seconds or milliseconds, `create_date` as `MM-DD`.
 
-Conversions between epoch milliseconds and the GraphQL `DateTime` text are the clock's (`clock`).
+Conversions between epoch milliseconds and the GraphQL `DateTime` text are the clock's (`core.clock`).
 """
 
 from __future__ import annotations
 
-from clock import MAX_MS, datetime_from_ms, iso_from_ms, ms_from_iso
+from core.clock import MAX_MS, datetime_from_ms, iso_from_ms, ms_from_iso
 
 # The APK sends `latest_time` in milliseconds although the proto says seconds: above this it is ms.
 MILLISECONDS_THRESHOLD = 10**11

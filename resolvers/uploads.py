@@ -1,7 +1,7 @@
 """Uploaded files: copied to a temporary file of our own with a size cap, never held whole in memory.
 
 `spool_upload` serves both faces: Strawberry's `Upload` on ASGI and the REST route's form field are both
-Starlette `UploadFile`s. The HTTP body limit in front of both faces (`body_limit`) has already refused a
+Starlette `UploadFile`s. The HTTP body limit in front of both faces (`core.body_limit`) has already refused a
 body far over the cap before it was read; this is the exact check on the file itself.
 """
 
@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from starlette.datastructures import UploadFile
 
-from body_limit import upload_too_large
+from core.body_limit import upload_too_large
 from resolvers.errors import bad_input
 
 CHUNK_BYTES = 1024 * 1024

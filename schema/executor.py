@@ -29,7 +29,7 @@ from graphql import (
 from starlette.requests import Request
 from strawberry.execution import optimized_is_awaitable
 
-from clock import Clock
+from core.clock import Clock
 from schema import schema
 from schema.context import Context, build_context
 from schema.errors import INTERNAL_MESSAGE, classify

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from body_limit import BodyLimit, is_body_too_large, too_large_message, upload_or_body_limit
+from core.body_limit import BodyLimit, is_body_too_large, too_large_message, upload_or_body_limit
 from resolvers.errors import ErrorCode
 from schema import schema
 from schema.context import Context, build_context

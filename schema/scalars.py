@@ -1,6 +1,6 @@
 """The `DateTime` scalar: ISO 8601 in UTC with milliseconds and a `Z` (`2026-12-01T02:40:00.123Z`).
 
-Python values are timezone-aware `datetime`s; the database holds epoch milliseconds (see `clock`).
+Python values are timezone-aware `datetime`s; the database holds epoch milliseconds (see `core.clock`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
-from clock import datetime_from_ms, iso_from_datetime, ms_from_datetime
+from core.clock import datetime_from_ms, iso_from_datetime, ms_from_datetime
 
 # Date, time, optional fraction (up to microseconds; kept to the millisecond) and a mandatory zone.
 _ISO_8601 = re.compile(

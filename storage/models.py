@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from clock import now_ms
+from core.clock import now_ms
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

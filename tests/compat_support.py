@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from jose import jwt
 
-from clock import now_ms
+from core.clock import now_ms
 from storage.counters import add_to_counters
 from storage.models import Comment, Message, User, Video, table_of
 from storage.services import Services

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from clock import now_ms
+from core.clock import now_ms
 from resolvers.auth import issue_token
 from storage.models import Comment, Follow, Message, User, Video, table_of
 from storage.services import Services

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from clock import MAX_MS
 from compat.times import feed_cutoff_ms, from_datetime, month_day, to_datetime
+from core.clock import MAX_MS
 
 NOW = 1_796_000_000_123
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from clock import now_ms
+from core.clock import now_ms
 from storage.services import Services
 from tests.compat_support import (
     add_comments,

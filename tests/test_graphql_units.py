@@ -6,7 +6,7 @@ from datetime import UTC
 
 import pytest
 
-from clock import datetime_from_ms, iso_from_datetime, ms_from_datetime
+from core.clock import datetime_from_ms, iso_from_datetime, ms_from_datetime
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.pagination import PageRequest, Position, decode_cursor, encode_cursor
 from resolvers.validation import parse_id

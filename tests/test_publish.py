@@ -17,7 +17,7 @@ from sqlmodel import col
 from starlette.datastructures import UploadFile
 
 from app import create_app
-from body_limit import FORM_ALLOWANCE_BYTES
+from core.body_limit import FORM_ALLOWANCE_BYTES
 from resolvers import publishing
 from resolvers.errors import DomainError, ErrorCode
 from storage import media
