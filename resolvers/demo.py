@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from resolvers.passwords import hash_password
 from resolvers.publishing import publish_video
-from storage import media
+from storage import clips
 from storage.models import User
 from storage.services import Services
 
@@ -48,7 +48,7 @@ async def seed_demo_content(services: Services) -> bool:
     with tempfile.TemporaryDirectory(prefix="demo-") as workdir:
         for title, pattern in DEMO_VIDEOS:
             source = Path(workdir) / f"{pattern}.mp4"
-            media.make_test_video(source, seconds=4, size="540x960", pattern=pattern)
+            clips.make_test_video(source, seconds=4, size="540x960", pattern=pattern)
             await publish_video(services, author_id, title, source)
     log.info("demo content published: %d videos", len(DEMO_VIDEOS))
     return True

@@ -94,7 +94,7 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
-def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+def run_ffmpeg(args: list[str]) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
             [ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
@@ -173,7 +173,7 @@ def _top_level_boxes(path: Path) -> list[str] | None:
 
 def _packet_span_ms(path: Path) -> int:
     """Read every packet of the video track without decoding; the span read, in ms (0: no packets)."""
-    result = _run(
+    result = run_ffmpeg(
         [
             "-v",
             "error",
@@ -217,7 +217,7 @@ def probe(path: Path) -> VideoInfo:
     """Check that `path` holds a complete video with a video stream; read its container, duration, size."""
     if path.stat().st_size == 0:
         raise MediaError("the file is empty")
-    header = _run(["-i", str(path)]).stderr  # exits 1 without an output; stderr describes the input
+    header = run_ffmpeg(["-i", str(path)]).stderr  # exits 1 without an output; stderr describes the input
     formats = _INPUT_FORMAT.search(header)
     if "Invalid data found" in header or formats is None:
         raise MediaError("the file is not a video")
@@ -252,7 +252,7 @@ def index_at_end(path: Path, container: Container) -> bool:
 def move_index_to_front(source: Path, target: Path, container: Container) -> bool:
     """Rewrite `source` into `target` with the index first (no re-encoding: the packets are copied).
     Keeps the video and audio tracks; False when ffmpeg cannot (the caller then keeps the original)."""
-    result = _run(
+    result = run_ffmpeg(
         [
             "-y", "-v", "error", "-i", str(source),
             "-map", "0:v", "-map", "0:a?", "-c", "copy", "-map_metadata", "0",
@@ -275,43 +275,9 @@ def _written(cover: Path) -> bool:
 
 def extract_cover(video: Path, cover: Path) -> None:
     """Write a JPEG of a frame from the first second of `video`."""
-    result = _run(_cover_args(video, cover, COVER_AT_SECONDS))
+    result = run_ffmpeg(_cover_args(video, cover, COVER_AT_SECONDS))
     if result.returncode != 0 or not _written(cover):
         # Shorter than the seek point: take the very first frame.
-        result = _run(_cover_args(video, cover, None))
+        result = run_ffmpeg(_cover_args(video, cover, None))
     if result.returncode != 0 or not _written(cover):
         raise MediaError("the video could not be decoded")
-
-
-def make_test_video(
-    target: Path, seconds: float = 2, size: str = "640x360", pattern: str = "testsrc"
-) -> None:
-    """A real, playable H.264 MP4 (demo content and tests)."""
-    result = _run(
-        [
-            "-y",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            f"{pattern}=duration={seconds}:size={size}:rate=30",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-movflags",
-            "+faststart",
-            str(target),
-        ]
-    )
-    if result.returncode != 0:
-        raise MediaError(f"ffmpeg could not make a test video: {result.stderr.strip()[:200]}")
-
-
-def make_image(target: Path, color: str, size: str = "256x256") -> None:
-    result = _run(
-        ["-y", "-v", "error", "-f", "lavfi", "-i", f"color=c={color}:s={size}", "-frames:v", "1", str(target)]
-    )
-    if result.returncode != 0:
-        raise MediaError(f"ffmpeg could not make an image: {result.stderr.strip()[:200]}")

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from storage import media
+from storage import clips
 from storage.services import Services
 from tests.compat_support import check_envelope, check_video, ok, register
 
@@ -25,7 +25,7 @@ def settings_overrides() -> dict[str, Any]:
 def bear_mp4(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A real, decodable MP4 (the pipeline probes it and takes a cover)."""
     path = tmp_path_factory.mktemp("videos") / "bear.mp4"
-    media.make_test_video(path, seconds=1, size="320x240")
+    clips.make_test_video(path, seconds=1, size="320x240")
     return path.read_bytes()
 
 

@@ -9,17 +9,25 @@ from pathlib import Path
 
 import pytest
 
-from storage import media
+from storage import clips, media
 
 
 def ffmpeg(*args: str) -> None:
     subprocess.run([media.ffmpeg_exe(), "-v", "error", "-y", *args], check=True, capture_output=True)
 
 
+def make_image(target: Path, color: str, size: str = "256x256") -> None:
+    result = media.run_ffmpeg(
+        ["-y", "-v", "error", "-f", "lavfi", "-i", f"color=c={color}:s={size}", "-frames:v", "1", str(target)]
+    )
+    if result.returncode != 0:
+        raise media.MediaError(f"ffmpeg could not make an image: {result.stderr.strip()[:200]}")
+
+
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("samples")
-    media.make_test_video(folder / "clip.mp4", seconds=2, size="320x240")
+    clips.make_test_video(folder / "clip.mp4", seconds=2, size="320x240")
     return folder
 
 
@@ -69,7 +77,7 @@ def make_not_a_video(target: Path, kind: str) -> None:
         target.write_text("this is not a video\n" * 100)
     else:  # a picture renamed to .mp4
         picture = target.with_suffix(".png")
-        media.make_image(picture, "red")
+        make_image(picture, "red")
         picture.rename(target)
 
 
@@ -85,7 +93,7 @@ def test_files_that_are_not_videos_are_refused(samples: Path, kind: str, reason:
 
 def test_an_audio_file_with_cover_art_is_not_a_video(samples: Path) -> None:
     cover = samples / "art.png"
-    media.make_image(cover, "blue", size="64x64")
+    make_image(cover, "blue", size="64x64")
     song = samples / "song.m4a"
     ffmpeg(
         "-f", "lavfi", "-i", "sine=duration=1", "-i", str(cover),
@@ -128,7 +136,7 @@ def test_the_cover_is_a_jpeg_from_the_start(samples: Path) -> None:
 
 def test_a_video_shorter_than_the_cover_point_still_gets_a_cover(samples: Path) -> None:
     short = samples / "short.mp4"
-    media.make_test_video(short, seconds=0.1, size="320x240")
+    clips.make_test_video(short, seconds=0.1, size="320x240")
     cover = samples / "short.jpg"
     media.extract_cover(short, cover)
     assert cover.read_bytes()[:3] == b"\xff\xd8\xff"
@@ -145,7 +153,7 @@ def picture_size(path: Path) -> tuple[int, int]:
 
 def test_covers_of_large_videos_are_scaled_down_and_stand_as_the_video_is_shown(samples: Path) -> None:
     wide = samples / "wide.mp4"
-    media.make_test_video(wide, seconds=1, size="1280x720")
+    clips.make_test_video(wide, seconds=1, size="1280x720")
     cover = samples / "wide.jpg"
     media.extract_cover(wide, cover)
     assert picture_size(cover) == (720, 406)

@@ -26,7 +26,7 @@ from app import create_app
 from manage import migrate
 from resolvers.demo import seed_demo_content
 from settings import Settings
-from storage import media
+from storage import clips
 from storage.services import Services
 from tests.conftest import Backend, clear_tables, free_port, make_settings
 
@@ -134,7 +134,7 @@ def http(
 def bear_mp4(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo ships public/bear.mp4; a real decodable MP4 stands in for it."""
     path = tmp_path_factory.mktemp("public") / "bear.mp4"
-    media.make_test_video(path, seconds=2, size="320x240")
+    clips.make_test_video(path, seconds=2, size="320x240")
     return path
 
 

@@ -20,7 +20,7 @@ from app import create_app
 from core.body_limit import FORM_ALLOWANCE_BYTES
 from resolvers import publishing
 from resolvers.errors import DomainError, ErrorCode
-from storage import media
+from storage import clips
 from storage.models import User, Video
 from storage.objects import LocalObjectStore, ObjectStoreError
 from storage.services import Services
@@ -33,7 +33,7 @@ BASE_URL = "http://testserver"
 def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A real 2-second H.264 MP4, 320x240."""
     path = tmp_path_factory.mktemp("clips") / "bear.mp4"
-    media.make_test_video(path, seconds=2, size="320x240")
+    clips.make_test_video(path, seconds=2, size="320x240")
     return path.read_bytes()
 
 
@@ -178,7 +178,7 @@ async def test_files_that_are_not_videos_are_refused_and_nothing_stays(
 
 async def test_a_truncated_upload_is_refused_and_nothing_stays(services: Services, tmp_path: Path) -> None:
     whole = tmp_path / "whole.mp4"
-    media.make_test_video(whole, seconds=3, size="640x360")
+    clips.make_test_video(whole, seconds=3, size="640x360")
     data = whole.read_bytes()
     author = await make_user(services)
     with pytest.raises(DomainError, match="damaged or truncated"):

@@ -11,7 +11,7 @@ import pytest
 from starlette.datastructures import UploadFile
 
 from app import create_app
-from storage import media
+from storage import clips
 from storage.services import Services
 from tests.graphql_support import Account, create_users, data_of
 from tests.test_publish import local_keys, video_rows
@@ -26,7 +26,7 @@ mutation Publish($title: String!, $file: Upload!) {
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     path = tmp_path_factory.mktemp("clips") / "bear.mp4"
-    media.make_test_video(path, seconds=1, size="320x240")
+    clips.make_test_video(path, seconds=1, size="320x240")
     return path.read_bytes()
 
 

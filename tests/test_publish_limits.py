@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from resolvers.publishing import publish_video
-from storage import media
+from storage import clips, media
 from storage.models import User
 from storage.services import Services
 
@@ -24,7 +24,7 @@ async def test_concurrent_publishes_run_ffmpeg_one_job_at_a_time(
     services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = tmp_path / "clip.mp4"
-    media.make_test_video(source, seconds=1)
+    clips.make_test_video(source, seconds=1)
     async with services.db.write() as session:
         author = User(name="author", password_hash="-")
         session.add(author)
