@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from storage.limits import COMMENT, MESSAGE, SIGNATURE, TITLE, USERNAME, TextLimit
+
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 # utf8mb4_bin: emoji and Chinese round-trip, and comparisons are exact as on SQLite
@@ -47,6 +49,11 @@ def _counter() -> Column:  # type: ignore[type-arg]
     return Column(BigInteger, nullable=False, server_default="0", default=0)
 
 
+def _text(limit: TextLimit) -> Column:  # type: ignore[type-arg]
+    """The column of a text people send, as wide as its entry in storage/limits.py."""
+    return Column(String(limit.stored_width), nullable=False)
+
+
 def _created_at() -> Column:  # type: ignore[type-arg]
     return Column(BigInteger, nullable=False, default=now_ms)
 
@@ -56,12 +63,12 @@ class User(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("name", name="uq_users_name"), MYSQL_TABLE)
 
     id: int | None = Field(default=None, sa_column=_id_column())
-    name: str = Field(sa_column=Column(String(32), nullable=False))
+    name: str = Field(sa_column=_text(USERNAME))
     password_hash: str = Field(sa_column=Column(String(255), nullable=False))
     # Object keys; empty means the built-in default image.
     avatar_key: str = Field(default="", sa_column=Column(String(512), nullable=False))
     background_key: str = Field(default="", sa_column=Column(String(512), nullable=False))
-    signature: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    signature: str = Field(default="", sa_column=_text(SIGNATURE))
     follow_count: int = Field(default=0, sa_column=_counter())
     follower_count: int = Field(default=0, sa_column=_counter())
     total_favorited: int = Field(default=0, sa_column=_counter())
@@ -80,7 +87,7 @@ class Video(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_column=_id_column())
     author_id: int = Field(sa_column=_ref("users.id"))
-    title: str = Field(sa_column=Column(String(100), nullable=False))
+    title: str = Field(sa_column=_text(TITLE))
     play_key: str = Field(sa_column=Column(String(512), nullable=False))
     cover_key: str = Field(sa_column=Column(String(512), nullable=False))
     duration_ms: int = Field(default=0, sa_column=_counter())
@@ -117,7 +124,7 @@ class Comment(SQLModel, table=True):
     id: int | None = Field(default=None, sa_column=_id_column())
     video_id: int = Field(sa_column=_ref("videos.id"))
     user_id: int = Field(sa_column=_ref("users.id"))
-    content: str = Field(sa_column=Column(String(500), nullable=False))
+    content: str = Field(sa_column=_text(COMMENT))
     created_at: int = Field(default_factory=now_ms, sa_column=_created_at())
 
 
@@ -155,7 +162,7 @@ class Message(SQLModel, table=True):
     recipient_id: int = Field(sa_column=_ref("users.id"))
     pair_low: int = Field(sa_column=Column(BigInteger, nullable=False))
     pair_high: int = Field(sa_column=Column(BigInteger, nullable=False))
-    content: str = Field(sa_column=Column(String(1000), nullable=False))
+    content: str = Field(sa_column=_text(MESSAGE))
     created_at: int = Field(default_factory=now_ms, sa_column=_created_at())
 
 
