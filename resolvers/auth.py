@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 from functools import cache
 
@@ -19,12 +20,13 @@ from sqlmodel import col
 
 from resolvers.errors import DomainError, ErrorCode, bad_input, unauthenticated
 from resolvers.passwords import hash_password, verify_password
-from resolvers.validation import check_text
+from resolvers.validation import check_length, check_text
 from settings import Settings
 from storage.models import User, now_ms, table_of
 from storage.services import Services
 
 ALGORITHM = "HS256"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @cache
@@ -50,6 +52,22 @@ def user_id_from_token(settings: Settings, token: str | None) -> int | None:
     if not isinstance(subject, str) or not subject.isdecimal():
         return None
     return int(subject)
+
+
+def _check_sign_in_fields(settings: Settings, username: str, password: str) -> None:
+    """What sign-in checks before the hash: both fields given, bounded, and text that can be hashed.
+
+    The shape rules for new credentials (minimum lengths, spaces, control characters) are register's: they
+    may have been tightened since an account was made, and a pair that breaks them is simply wrong.
+    """
+    for name, value, maximum in (
+        ("username", username, settings.username_max),
+        ("password", password, settings.password_max),
+    ):
+        check_length(name, value, 1, maximum)
+        if _LONE_SURROGATE.search(value) is not None:
+            # A JSON "\ud800" escape decodes to one; it cannot be encoded to hash or look up.
+            raise bad_input(f"{name} is not valid Unicode text")
 
 
 def _check_credentials_shape(settings: Settings, username: str, password: str) -> None:
@@ -94,7 +112,7 @@ def _failures_key(username: str) -> str:
 
 async def login(services: Services, username: str, password: str) -> tuple[User, str]:
     settings = services.settings
-    _check_credentials_shape(settings, username, password)
+    _check_sign_in_fields(settings, username, password)
     # Failed attempts are counted per name in the shared cache (Redis when configured), so password
     # guessing against one account is throttled across every worker.
     failures_key = _failures_key(username)

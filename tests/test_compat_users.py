@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from settings import Settings
 from storage.services import Services
 from tests.compat_support import PASSWORD, call, check_user, expired_token, fails, ok, register
 
@@ -49,6 +50,21 @@ async def test_register_refuses_malformed_credentials(client: httpx.AsyncClient)
     assert (await fails(client, "POST", "/user/login/", {"username": "bob", "password": "12345"}))[
         "token"
     ] == ""
+
+
+async def test_raising_the_password_minimum_does_not_lock_out_existing_users(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    user_id = (await ok(client, "POST", "/user/register/", {"username": "early", "password": "sixsix"}))[
+        "user_id"
+    ]
+    # The server restarts with a stricter rule for new passwords.
+    services.settings = Settings.model_validate({**services.settings.model_dump(), "password_min": 10})
+    late = await fails(client, "POST", "/user/register/", {"username": "late", "password": "sixsix"})
+    assert (late["status_code"], late["status_msg"]) == (2, "password is too short")
+    body = await ok(client, "POST", "/user/login/", {"username": "early", "password": "sixsix"})
+    assert body["user_id"] == user_id
+    assert body["token"]
 
 
 async def test_username_limit_counts_characters_not_bytes(client: httpx.AsyncClient) -> None:

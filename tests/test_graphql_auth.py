@@ -8,6 +8,7 @@ import httpx
 from jose import jwt
 
 from resolvers.auth import ALGORITHM
+from settings import Settings
 from storage.services import Services
 from tests.graphql_support import data_of, error_codes, gql
 
@@ -56,6 +57,23 @@ async def test_wrong_password_or_unknown_user_is_unauthenticated(client: httpx.A
     await data_of(client, REGISTER, {"u": "erin", "p": "secret1"})
     assert await error_codes(client, LOGIN, {"u": "erin", "p": "wrong-1"}) == ["UNAUTHENTICATED"]
     assert await error_codes(client, LOGIN, {"u": "nobody", "p": "secret1"}) == ["UNAUTHENTICATED"]
+
+
+async def test_raising_the_password_minimum_does_not_lock_out_existing_users(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    await data_of(client, REGISTER, {"u": "early", "p": "sixsix"})
+    # The server restarts with a stricter rule for new passwords.
+    services.settings = Settings.model_validate({**services.settings.model_dump(), "password_min": 10})
+    assert await error_codes(client, REGISTER, {"u": "late", "p": "sixsix"}) == ["BAD_USER_INPUT"]
+    signed_in = (await data_of(client, LOGIN, {"u": "early", "p": "sixsix"}))["login"]
+    assert signed_in["user"]["name"] == "early"
+    assert await error_codes(client, LOGIN, {"u": "early", "p": "sixsiz"}) == ["UNAUTHENTICATED"]
+    # Sign-in still bounds what it hashes and looks up.
+    assert await error_codes(client, LOGIN, {"u": "early", "p": "x" * 33}) == ["BAD_USER_INPUT"]
+    assert await error_codes(client, LOGIN, {"u": "e" * 33, "p": "sixsix"}) == ["BAD_USER_INPUT"]
+    assert await error_codes(client, LOGIN, {"u": "", "p": "sixsix"}) == ["BAD_USER_INPUT"]
+    assert await error_codes(client, LOGIN, {"u": "early", "p": ""}) == ["BAD_USER_INPUT"]
 
 
 async def test_input_limits_count_characters(client: httpx.AsyncClient) -> None:
