@@ -32,6 +32,7 @@ class Settings(BaseSettings):
 
     # Cache: Redis when REDIS_URL is set, else in-process.
     redis_url: str = ""
+    # Entries of the in-process cache (its rate-limit counters are kept apart, never evicted to make room).
     cache_max_entries: int = 10_000
     # Namespace of this deployment's keys in a shared Redis.
     cache_prefix: str = "douyin:"
