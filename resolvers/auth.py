@@ -113,20 +113,22 @@ def _failures_key(username: str) -> str:
 async def login(services: Services, username: str, password: str) -> tuple[User, str]:
     settings = services.settings
     _check_sign_in_fields(settings, username, password)
-    # Failed attempts are counted per name in the shared cache (Redis when configured), so password
-    # guessing against one account is throttled across every worker.
+    # Attempts are counted per name in the shared cache (Redis when configured), so password guessing
+    # against one account is throttled across every worker. Each attempt is counted before its password
+    # is checked, atomically, and refused when the count is over the limit: concurrent guesses cannot
+    # all pass a check made before any of them has failed. A sign-in that succeeds gives its count
+    # back, so only failures (and attempts still in flight) use up the limit.
     failures_key = _failures_key(username)
-    failures = await services.cache.get(failures_key)
-    if failures is not None and int(failures) >= settings.login_max_failures:
+    attempts = await services.cache.incr(failures_key, settings.login_failure_window_seconds)
+    if attempts > settings.login_max_failures:
         raise DomainError(ErrorCode.RATE_LIMITED, "Too many failed sign-ins; try again in a few minutes")
     async with services.db.read() as session:
         user = (await session.execute(select(User).where(col(User.name) == username))).scalar_one_or_none()
     if user is None or user.id is None:
         # Spend the same time as for a wrong password, so response times do not tell which names exist.
         await verify_password(await asyncio.to_thread(_placeholder_hash), password)
-        await services.cache.incr(failures_key, settings.login_failure_window_seconds)
         raise unauthenticated("Wrong username or password")
     if not await verify_password(user.password_hash, password):
-        await services.cache.incr(failures_key, settings.login_failure_window_seconds)
         raise unauthenticated("Wrong username or password")
+    await services.cache.decr(failures_key)
     return user, issue_token(settings, user.id)
