@@ -146,8 +146,10 @@ class Follow(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     """A chat message. (pair_low, pair_high) names the conversation regardless of direction; its
-    created_at is unique within the conversation so that polling with `created_at > t` never repeats
-    or skips a message (a colliding insert is retried one millisecond later)."""
+    created_at is unique within the conversation and grows in commit order, so that polling with
+    `created_at > t` never repeats or skips a message. A send locks both users' rows (resolvers/locks.py),
+    so sends in one conversation run one at a time, and takes a time after the conversation's newest
+    message (resolvers/chat.py). The unique constraint only backs that up; nothing retries on it."""
 
     __tablename__ = "messages"
     __table_args__ = (
