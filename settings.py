@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.limits import COMMENT, MESSAGE, PASSWORD, TEXT_LIMITS, TITLE, USERNAME
+
 DEFAULT_JWT_SECRET = "insecure-development-secret-change-me"
 
 
@@ -30,6 +32,7 @@ class Settings(BaseSettings):
 
     # Cache: Redis when REDIS_URL is set, else in-process.
     redis_url: str = ""
+    # Entries of the in-process cache (its rate-limit counters are kept apart, never evicted to make room).
     cache_max_entries: int = 10_000
     # Namespace of this deployment's keys in a shared Redis.
     cache_prefix: str = "douyin:"
@@ -67,14 +70,15 @@ class Settings(BaseSettings):
     max_query_tokens: int = 3000
     max_page_size: int = 100
 
-    # Input limits, counted in characters.
+    # Input limits, counted in characters. The maxima default to, and may not exceed, the widths of the
+    # columns that store the texts (storage/limits.py).
     username_min: int = 1
-    username_max: int = 32
+    username_max: int = USERNAME.default_max
     password_min: int = 6
-    password_max: int = 32
-    title_max: int = 100
-    comment_max: int = 500
-    message_max: int = 1000
+    password_max: int = PASSWORD.default_max
+    title_max: int = TITLE.default_max
+    comment_max: int = COMMENT.default_max
+    message_max: int = MESSAGE.default_max
 
     upload_max_bytes: int = Field(default=200 * 1024 * 1024)
     # Any other request body (a JSON GraphQL operation is read whole into memory).
@@ -92,6 +96,25 @@ class Settings(BaseSettings):
             )
         if len(self.jwt_secret) < 16:
             raise ValueError("JWT_SECRET must be at least 16 characters")
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_limits_the_columns_cannot_hold(self) -> Settings:
+        for limit in TEXT_LIMITS:
+            if limit.setting is None:
+                continue
+            value = int(getattr(self, limit.setting))
+            name = limit.setting.upper()
+            if value < 1:
+                raise ValueError(f"{name}={value} must be at least 1")
+            if limit.width is not None and value > limit.width:
+                raise ValueError(
+                    f"{name}={value} is more than the {limit.column} column holds ({limit.width} characters);"
+                    " a wider column needs a new database migration"
+                )
+        for low, high in (("username_min", "username_max"), ("password_min", "password_max")):
+            if getattr(self, low) > getattr(self, high):
+                raise ValueError(f"{low.upper()} must not be more than {high.upper()}")
         return self
 
     @property

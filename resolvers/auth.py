@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 from functools import cache
 
@@ -19,12 +20,13 @@ from sqlmodel import col
 
 from resolvers.errors import DomainError, ErrorCode, bad_input, unauthenticated
 from resolvers.passwords import hash_password, verify_password
-from resolvers.validation import check_text
+from resolvers.validation import check_length, check_text
 from settings import Settings
 from storage.models import User, table_of
 from storage.services import Services
 
 ALGORITHM = "HS256"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @cache
@@ -50,6 +52,22 @@ def user_id_from_token(settings: Settings, token: str | None) -> int | None:
     if not isinstance(subject, str) or not subject.isdecimal():
         return None
     return int(subject)
+
+
+def _check_sign_in_fields(settings: Settings, username: str, password: str) -> None:
+    """What sign-in checks before the hash: both fields given, bounded, and text that can be hashed.
+
+    The shape rules for new credentials (minimum lengths, spaces, control characters) are register's: they
+    may have been tightened since an account was made, and a pair that breaks them is simply wrong.
+    """
+    for name, value, maximum in (
+        ("username", username, settings.username_max),
+        ("password", password, settings.password_max),
+    ):
+        check_length(name, value, 1, maximum)
+        if _LONE_SURROGATE.search(value) is not None:
+            # A JSON "\ud800" escape decodes to one; it cannot be encoded to hash or look up.
+            raise bad_input(f"{name} is not valid Unicode text")
 
 
 def _check_credentials_shape(settings: Settings, username: str, password: str) -> None:
@@ -94,21 +112,23 @@ def _failures_key(username: str) -> str:
 
 async def login(services: Services, username: str, password: str) -> tuple[User, str]:
     settings = services.settings
-    _check_credentials_shape(settings, username, password)
-    # Failed attempts are counted per name in the shared cache (Redis when configured), so password
-    # guessing against one account is throttled across every worker.
+    _check_sign_in_fields(settings, username, password)
+    # Attempts are counted per name in the shared cache (Redis when configured), so password guessing
+    # against one account is throttled across every worker. Each attempt is counted before its password
+    # is checked, atomically, and refused when the count is over the limit: concurrent guesses cannot
+    # all pass a check made before any of them has failed. A sign-in that succeeds gives its count
+    # back, so only failures (and attempts still in flight) use up the limit.
     failures_key = _failures_key(username)
-    failures = await services.cache.get(failures_key)
-    if failures is not None and int(failures) >= settings.login_max_failures:
+    attempts = await services.cache.incr(failures_key, settings.login_failure_window_seconds)
+    if attempts > settings.login_max_failures:
         raise DomainError(ErrorCode.RATE_LIMITED, "Too many failed sign-ins; try again in a few minutes")
     async with services.db.read() as session:
         user = (await session.execute(select(User).where(col(User.name) == username))).scalar_one_or_none()
     if user is None or user.id is None:
         # Spend the same time as for a wrong password, so response times do not tell which names exist.
         await verify_password(await asyncio.to_thread(_placeholder_hash), password)
-        await services.cache.incr(failures_key, settings.login_failure_window_seconds)
         raise unauthenticated("Wrong username or password")
     if not await verify_password(user.password_hash, password):
-        await services.cache.incr(failures_key, settings.login_failure_window_seconds)
         raise unauthenticated("Wrong username or password")
+    await services.cache.decr(failures_key)
     return user, issue_token(settings, user.id)

@@ -7,6 +7,7 @@ when it is configured; the in-process cache serves a single worker.
 from __future__ import annotations
 
 import asyncio
+import heapq
 from typing import Protocol
 
 import redis.asyncio as redis_asyncio
@@ -19,47 +20,134 @@ class Cache(Protocol):
     async def get(self, key: str) -> bytes | None: ...
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None: ...
     async def delete(self, key: str) -> None: ...
-    async def incr(self, key: str, ttl_seconds: int) -> int: ...
+    async def incr(self, key: str, ttl_seconds: int) -> int:
+        """Add one to the counter at `key` and answer the new count, atomically (concurrent calls never
+        see the same count). A new counter expires after `ttl_seconds`; counting does not extend it."""
+        ...
+
+    async def decr(self, key: str) -> int:
+        """Take one back from a live counter (the new count); a missing or expired one stays missing
+        (answer 0), so a late decrement never leaves a counter without an expiry."""
+        ...
+
     async def ping(self) -> None: ...
     async def close(self) -> None: ...
 
 
+class _Counters:
+    """Counters, each with its own deadline, that are never dropped to make room.
+
+    A counter is a rate limit's memory (failed sign-ins per name): evicting a live one to make room for
+    other keys would reset the limit for whoever can fill the cache, so counters stay out of the
+    size-bounded LRU and leave only when their window ends. What bounds them is time: each lives at most
+    its TTL, and expired ones are purged, earliest deadline first, whenever a counter is created. The
+    store therefore holds one small entry per key counted within the current windows (for sign-ins: per
+    name tried in the last LOGIN_FAILURE_WINDOW_SECONDS).
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, tuple[float, int]] = {}
+        # (deadline, key) for every counter created; an entry whose key was since deleted or recreated
+        # with a later deadline is skipped when it comes up.
+        self._deadlines: list[tuple[float, str]] = []
+
+    def get(self, key: str, now: float) -> tuple[float, int] | None:
+        entry = self._values.get(key)
+        if entry is None or entry[0] <= now:
+            return None
+        return entry
+
+    def put(self, key: str, deadline: float, value: int, now: float) -> None:
+        if self.get(key, now) is None:
+            self._purge(now)
+            heapq.heappush(self._deadlines, (deadline, key))
+        self._values[key] = (deadline, value)
+
+    def pop(self, key: str) -> None:
+        self._values.pop(key, None)
+
+    def clear(self) -> None:
+        self._values.clear()
+        self._deadlines.clear()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def _purge(self, now: float) -> None:
+        while self._deadlines and self._deadlines[0][0] <= now:
+            _, key = heapq.heappop(self._deadlines)
+            entry = self._values.get(key)
+            if entry is not None and entry[0] <= now:
+                del self._values[key]
+
+
 class MemoryCache:
+    """The in-process cache. Every method runs without awaiting anything, so each is atomic on the event
+    loop (no lock needed): two increments can never read the same value."""
+
     name = "memory"
 
     def __init__(self, max_entries: int = 10_000, default_ttl_seconds: int = 3600) -> None:
         # One TTL per cache in cachetools; entries that need another TTL keep their own deadline.
         self._entries: TTLCache[str, tuple[float, bytes]] = TTLCache(max_entries, default_ttl_seconds)
-        self._lock = asyncio.Lock()
+        # Counters are kept apart, never size-evicted (see _Counters).
+        self._counters = _Counters()
 
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
 
     async def get(self, key: str) -> bytes | None:
+        now = self._now()
+        counter = self._counters.get(key, now)
+        if counter is not None:
+            return str(counter[1]).encode()
         entry = self._entries.get(key)
-        if entry is None or entry[0] <= self._now():
+        if entry is None or entry[0] <= now:
             return None
         return entry[1]
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        self._counters.pop(key)
         self._entries[key] = (self._now() + ttl_seconds, value)
 
     async def delete(self, key: str) -> None:
+        self._counters.pop(key)
         self._entries.pop(key, None)
 
     async def incr(self, key: str, ttl_seconds: int) -> int:
-        async with self._lock:
-            current = await self.get(key)
-            value = int(current) + 1 if current is not None else 1
-            deadline = self._entries[key][0] if current is not None else self._now() + ttl_seconds
-            self._entries[key] = (deadline, str(value).encode())
-            return value
+        now = self._now()
+        counter = self._counters.get(key, now)
+        if counter is None:
+            # As on Redis, a plain entry holding a number goes on counting (keeping its expiry).
+            entry = self._entries.pop(key, None)
+            if entry is not None and entry[0] > now:
+                counter = (entry[0], int(entry[1]))
+        deadline, value = counter if counter is not None else (now + ttl_seconds, 0)
+        self._counters.put(key, deadline, value + 1, now)
+        return value + 1
+
+    async def decr(self, key: str) -> int:
+        now = self._now()
+        counter = self._counters.get(key, now)
+        if counter is None:
+            return 0
+        self._counters.put(key, counter[0], counter[1] - 1, now)
+        return counter[1] - 1
 
     async def ping(self) -> None:
         return None
 
     async def close(self) -> None:
         self._entries.clear()
+        self._counters.clear()
+
+
+_DECR_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+    return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
 
 
 class RedisCache:
@@ -85,6 +173,12 @@ class RedisCache:
             pipe.incr(full)
             pipe.expire(full, ttl_seconds, nx=True)
             count, _ = await pipe.execute()
+        return int(count)
+
+    async def decr(self, key: str) -> int:
+        # One script, so the key cannot expire between the check and the decrement (a DECR on a missing
+        # key would create a counter at -1 with no expiry).
+        count = await self._client.eval(_DECR_IF_EXISTS, 1, self._prefix + key)
         return int(count)
 
     async def ping(self) -> None:

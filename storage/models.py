@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from core.clock import now_ms
+from storage.limits import COMMENT, MESSAGE, SIGNATURE, TITLE, USERNAME, TextLimit
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -44,6 +45,11 @@ def _counter() -> Column:  # type: ignore[type-arg]
     return Column(BigInteger, nullable=False, server_default="0", default=0)
 
 
+def _text(limit: TextLimit) -> Column:  # type: ignore[type-arg]
+    """The column of a text people send, as wide as its entry in storage/limits.py."""
+    return Column(String(limit.stored_width), nullable=False)
+
+
 def _created_at() -> Column:  # type: ignore[type-arg]
     return Column(BigInteger, nullable=False, default=now_ms)
 
@@ -53,12 +59,12 @@ class User(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("name", name="uq_users_name"), MYSQL_TABLE)
 
     id: int | None = Field(default=None, sa_column=_id_column())
-    name: str = Field(sa_column=Column(String(32), nullable=False))
+    name: str = Field(sa_column=_text(USERNAME))
     password_hash: str = Field(sa_column=Column(String(255), nullable=False))
     # Object keys; empty means the built-in default image.
     avatar_key: str = Field(default="", sa_column=Column(String(512), nullable=False))
     background_key: str = Field(default="", sa_column=Column(String(512), nullable=False))
-    signature: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    signature: str = Field(default="", sa_column=_text(SIGNATURE))
     follow_count: int = Field(default=0, sa_column=_counter())
     follower_count: int = Field(default=0, sa_column=_counter())
     total_favorited: int = Field(default=0, sa_column=_counter())
@@ -77,7 +83,7 @@ class Video(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_column=_id_column())
     author_id: int = Field(sa_column=_ref("users.id"))
-    title: str = Field(sa_column=Column(String(100), nullable=False))
+    title: str = Field(sa_column=_text(TITLE))
     play_key: str = Field(sa_column=Column(String(512), nullable=False))
     cover_key: str = Field(sa_column=Column(String(512), nullable=False))
     duration_ms: int = Field(default=0, sa_column=_counter())
@@ -114,7 +120,7 @@ class Comment(SQLModel, table=True):
     id: int | None = Field(default=None, sa_column=_id_column())
     video_id: int = Field(sa_column=_ref("videos.id"))
     user_id: int = Field(sa_column=_ref("users.id"))
-    content: str = Field(sa_column=Column(String(500), nullable=False))
+    content: str = Field(sa_column=_text(COMMENT))
     created_at: int = Field(default_factory=now_ms, sa_column=_created_at())
 
 
@@ -136,8 +142,10 @@ class Follow(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     """A chat message. (pair_low, pair_high) names the conversation regardless of direction; its
-    created_at is unique within the conversation so that polling with `created_at > t` never repeats
-    or skips a message (a colliding insert is retried one millisecond later)."""
+    created_at is unique within the conversation and grows in commit order, so that polling with
+    `created_at > t` never repeats or skips a message. A send locks both users' rows (resolvers/locks.py),
+    so sends in one conversation run one at a time, and takes a time after the conversation's newest
+    message (resolvers/chat.py). The unique constraint only backs that up; nothing retries on it."""
 
     __tablename__ = "messages"
     __table_args__ = (
@@ -152,7 +160,7 @@ class Message(SQLModel, table=True):
     recipient_id: int = Field(sa_column=_ref("users.id"))
     pair_low: int = Field(sa_column=Column(BigInteger, nullable=False))
     pair_high: int = Field(sa_column=Column(BigInteger, nullable=False))
-    content: str = Field(sa_column=Column(String(1000), nullable=False))
+    content: str = Field(sa_column=_text(MESSAGE))
     created_at: int = Field(default_factory=now_ms, sa_column=_created_at())
 
 

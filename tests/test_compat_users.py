@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from settings import Settings
 from storage.services import Services
 from tests.compat_support import PASSWORD, call, check_user, expired_token, fails, ok, register
 
@@ -43,12 +44,32 @@ async def test_register_refuses_malformed_credentials(client: httpx.AsyncClient)
         body = await fails(client, "POST", "/user/register/", params)
         assert (body["status_code"], body["status_msg"], body["token"]) == (2, message, "")
     short = await fails(client, "POST", "/user/register/", {"username": "bob", "password": "12345"})
-    assert short["status_code"] == 2
-    assert short["token"] == ""
-    # Nothing was created by the refused attempts.
-    assert (await fails(client, "POST", "/user/login/", {"username": "bob", "password": "12345"}))[
-        "token"
-    ] == ""
+    assert (short["status_code"], short["status_msg"], short["token"]) == (2, "password is too short", "")
+    # Nothing was created by the refused attempts: sign-in does not judge the password's shape, so this
+    # reaches the lookup and the hash, and a bob made with "12345" would be signed in.
+    refused = await fails(client, "POST", "/user/login/", {"username": "bob", "password": "12345"})
+    assert (refused["status_code"], refused["status_msg"], refused["token"]) == (
+        1,
+        "Wrong username or password",
+        "",
+    )
+    # And the name is still free.
+    await ok(client, "POST", "/user/register/", {"username": "bob", "password": PASSWORD})
+
+
+async def test_raising_the_password_minimum_does_not_lock_out_existing_users(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    user_id = (await ok(client, "POST", "/user/register/", {"username": "early", "password": "sixsix"}))[
+        "user_id"
+    ]
+    # The server restarts with a stricter rule for new passwords.
+    services.settings = Settings.model_validate({**services.settings.model_dump(), "password_min": 10})
+    late = await fails(client, "POST", "/user/register/", {"username": "late", "password": "sixsix"})
+    assert (late["status_code"], late["status_msg"]) == (2, "password is too short")
+    body = await ok(client, "POST", "/user/login/", {"username": "early", "password": "sixsix"})
+    assert body["user_id"] == user_id
+    assert body["token"]
 
 
 async def test_username_limit_counts_characters_not_bytes(client: httpx.AsyncClient) -> None:
@@ -64,9 +85,18 @@ async def test_login(client: httpx.AsyncClient) -> None:
     assert body["user_id"] == user_id
     assert body["token"]
     wrong = await fails(client, "POST", "/user/login/", {"username": "alice", "password": "wrong-password"})
-    assert (wrong["status_code"], wrong["token"]) == (1, "")
+    assert (wrong["status_code"], wrong["status_msg"], wrong["token"]) == (
+        1,
+        "Wrong username or password",
+        "",
+    )
     unknown = await fails(client, "POST", "/user/login/", {"username": "nobody", "password": PASSWORD})
-    assert unknown["token"] == ""
+    # The same answer as a wrong password, so it does not tell which names exist.
+    assert (unknown["status_code"], unknown["status_msg"], unknown["token"]) == (
+        1,
+        "Wrong username or password",
+        "",
+    )
     assert "user_id" not in unknown
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
+import pytest
 from jose import jwt
 
+from resolvers import auth
 from resolvers.auth import ALGORITHM
+from resolvers.errors import DomainError, ErrorCode
+from resolvers.passwords import verify_password
+from settings import Settings
+from storage.cache import MemoryCache
 from storage.services import Services
 from tests.graphql_support import data_of, error_codes, gql
 
@@ -56,6 +63,23 @@ async def test_wrong_password_or_unknown_user_is_unauthenticated(client: httpx.A
     await data_of(client, REGISTER, {"u": "erin", "p": "secret1"})
     assert await error_codes(client, LOGIN, {"u": "erin", "p": "wrong-1"}) == ["UNAUTHENTICATED"]
     assert await error_codes(client, LOGIN, {"u": "nobody", "p": "secret1"}) == ["UNAUTHENTICATED"]
+
+
+async def test_raising_the_password_minimum_does_not_lock_out_existing_users(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    await data_of(client, REGISTER, {"u": "early", "p": "sixsix"})
+    # The server restarts with a stricter rule for new passwords.
+    services.settings = Settings.model_validate({**services.settings.model_dump(), "password_min": 10})
+    assert await error_codes(client, REGISTER, {"u": "late", "p": "sixsix"}) == ["BAD_USER_INPUT"]
+    signed_in = (await data_of(client, LOGIN, {"u": "early", "p": "sixsix"}))["login"]
+    assert signed_in["user"]["name"] == "early"
+    assert await error_codes(client, LOGIN, {"u": "early", "p": "sixsiz"}) == ["UNAUTHENTICATED"]
+    # Sign-in still bounds what it hashes and looks up.
+    assert await error_codes(client, LOGIN, {"u": "early", "p": "x" * 33}) == ["BAD_USER_INPUT"]
+    assert await error_codes(client, LOGIN, {"u": "e" * 33, "p": "sixsix"}) == ["BAD_USER_INPUT"]
+    assert await error_codes(client, LOGIN, {"u": "", "p": "sixsix"}) == ["BAD_USER_INPUT"]
+    assert await error_codes(client, LOGIN, {"u": "early", "p": ""}) == ["BAD_USER_INPUT"]
 
 
 async def test_input_limits_count_characters(client: httpx.AsyncClient) -> None:
@@ -109,3 +133,68 @@ async def test_repeated_failed_sign_ins_are_rate_limited_per_name(
     assert (await data_of(client, LOGIN, {"u": "bystander", "p": "secret1"}))["login"]["user"][
         "name"
     ] == "bystander"
+
+
+async def test_concurrent_wrong_guesses_get_no_more_password_checks_than_the_limit(
+    client: httpx.AsyncClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await data_of(client, REGISTER, {"u": "victim", "p": "secret1"})
+    checks = 0
+
+    async def counting_verify(password_hash: str, password: str) -> bool:
+        nonlocal checks
+        checks += 1
+        return await verify_password(password_hash, password)
+
+    monkeypatch.setattr(auth, "verify_password", counting_verify)
+    guesses = 64
+    answers = await asyncio.gather(
+        *(error_codes(client, LOGIN, {"u": "victim", "p": f"guess-{n}"}) for n in range(guesses))
+    )
+    limit = services.settings.login_max_failures
+    assert checks == limit
+    assert sorted(code for codes in answers for code in codes) == sorted(
+        ["UNAUTHENTICATED"] * limit + ["RATE_LIMITED"] * (guesses - limit)
+    )
+    body = await gql(client, LOGIN, {"u": "victim", "p": "secret1"})
+    assert body["errors"][0]["message"] == "Too many failed sign-ins; try again in a few minutes"
+    assert body["errors"][0]["extensions"] == {"code": "RATE_LIMITED"}
+    assert checks == limit
+
+
+async def test_successful_sign_ins_do_not_count_as_failures(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    await data_of(client, REGISTER, {"u": "regular", "p": "secret1"})
+    for _ in range(services.settings.login_max_failures + 2):
+        assert (await data_of(client, LOGIN, {"u": "regular", "p": "secret1"}))["login"]["user"]
+    for _ in range(services.settings.login_max_failures - 1):
+        assert await error_codes(client, LOGIN, {"u": "regular", "p": "guess-1"}) == ["UNAUTHENTICATED"]
+    assert (await data_of(client, LOGIN, {"u": "regular", "p": "secret1"}))["login"]["user"]
+
+
+async def test_a_victims_failures_survive_failures_under_many_other_names_in_process(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The in-process cache, small enough that the other names overflow it many times over.
+    shared, services.cache = services.cache, MemoryCache(max_entries=50)
+
+    async def quick_verify(password_hash: str, password: str) -> bool:
+        return False
+
+    monkeypatch.setattr(auth, "verify_password", quick_verify)
+    try:
+        limit = services.settings.login_max_failures
+        for _ in range(limit):
+            with pytest.raises(DomainError) as refused:
+                await auth.login(services, "victim", "guess-1")
+            assert refused.value.code is ErrorCode.UNAUTHENTICATED
+        for n in range(200):
+            with pytest.raises(DomainError):
+                await auth.login(services, f"other-{n}", "guess-1")
+        with pytest.raises(DomainError) as refused:
+            await auth.login(services, "victim", "guess-2")
+        assert refused.value.code is ErrorCode.RATE_LIMITED
+    finally:
+        await services.cache.close()
+        services.cache = shared

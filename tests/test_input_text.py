@@ -51,6 +51,15 @@ async def test_graphql_refuses_lone_surrogates_and_control_characters(client: ht
     )
     assert response.status_code == 200
     assert [error["extensions"]["code"] for error in response.json()["errors"]] == ["BAD_USER_INPUT"]
+    # Sign-in cannot hash or look one up either (and must not answer with an internal error).
+    login = b'"mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }"'
+    for variables in (b'{"u": "a\\ud800b", "p": "secret1"}', b'{"u": "carol", "p": "a\\ud800b"}'):
+        response = await client.post(
+            "/graphql",
+            content=b'{"query": ' + login + b', "variables": ' + variables + b"}",
+            headers={"Content-Type": "application/json"},
+        )
+        assert [error["extensions"]["code"] for error in response.json()["errors"]] == ["BAD_USER_INPUT"]
     assert await error_codes(client, REGISTER, {"u": "nul\x00name", "p": "secret1"}) == ["BAD_USER_INPUT"]
     assert await error_codes(client, REGISTER, {"u": " padded", "p": "secret1"}) == ["BAD_USER_INPUT"]
     assert await error_codes(client, REGISTER, {"u": "carol", "p": "pass\x00word"}) == ["BAD_USER_INPUT"]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ast
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from settings import DEFAULT_JWT_SECRET, Settings
+from storage import limits
+from storage.limits import TEXT_LIMITS, TextLimit
 
 
 def test_default_secret_is_refused_outside_development(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,3 +42,49 @@ def test_environment_configures_the_embedded_default(monkeypatch: pytest.MonkeyP
     assert settings.port == 9999
     assert settings.effective_database_url == f"sqlite+aiosqlite:///{tmp_path.resolve() / 'douyin.db'}"
     assert settings.media_dir == (tmp_path / "media").resolve()
+
+
+def _settings(**limits: int) -> Settings:
+    values: dict[str, Any] = {"env": "test", "jwt_secret": "x" * 32, **limits}
+    return Settings(**values)
+
+
+def test_a_limit_wider_than_its_column_is_refused() -> None:
+    # users.name is VARCHAR(32): MariaDB would refuse a 40-character name as an internal error.
+    refusal = r"USERNAME_MAX=64 is more than the users\.name column holds \(32 characters\)"
+    with pytest.raises(ValidationError, match=refusal):
+        _settings(username_max=64)
+
+
+STORED_LIMITS = [limit for limit in TEXT_LIMITS if limit.setting is not None and limit.width is not None]
+
+
+@pytest.mark.parametrize("limit", STORED_LIMITS, ids=lambda limit: str(limit.setting))
+def test_every_stored_limit_may_reach_its_column_width_and_no_further(limit: TextLimit) -> None:
+    assert limit.setting is not None
+    assert limit.width is not None
+    assert getattr(_settings(**{limit.setting: limit.width}), limit.setting) == limit.width
+    with pytest.raises(ValidationError, match=f"{limit.setting.upper()}={limit.width + 1} .*{limit.column}"):
+        _settings(**{limit.setting: limit.width + 1})
+
+
+@pytest.mark.parametrize("limit", [limit for limit in TEXT_LIMITS if limit.setting is not None])
+def test_limit_settings_default_to_the_table(limit: TextLimit) -> None:
+    assert limit.setting is not None
+    assert Settings.model_fields[limit.setting].default == limit.default_max
+    assert limit.width is None or limit.default_max <= limit.width
+
+
+def test_limits_below_one_or_a_minimum_above_its_maximum_are_refused() -> None:
+    with pytest.raises(ValidationError, match="COMMENT_MAX=0 must be at least 1"):
+        _settings(comment_max=0)
+    with pytest.raises(ValidationError, match="PASSWORD_MIN must not be more than PASSWORD_MAX"):
+        _settings(password_min=20, password_max=10)
+
+
+def test_the_limits_table_imports_only_the_standard_library() -> None:
+    # settings.py imports it, and storage/db.py imports settings.py: it must stay a leaf.
+    tree = ast.parse(Path(limits.__file__).read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert {name.split(".")[0] for name in imported} - {"__future__"} <= sys.stdlib_module_names
