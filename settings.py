@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from storage.limits import COMMENT, MESSAGE, PASSWORD, TEXT_LIMITS, TITLE, USERNAME
+from core.limits import COMMENT, MESSAGE, PASSWORD, TEXT_LIMITS, TITLE, USERNAME
 
 DEFAULT_JWT_SECRET = "insecure-development-secret-change-me"
 
@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     max_page_size: int = 100
 
     # Input limits, counted in characters. The maxima default to, and may not exceed, the widths of the
-    # columns that store the texts (storage/limits.py).
+    # columns that store the texts (core/limits.py).
     username_min: int = 1
     username_max: int = USERNAME.default_max
     password_min: int = 6

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from core.clock import now_ms
-from storage.limits import COMMENT, MESSAGE, SIGNATURE, TITLE, USERNAME, TextLimit
+from core.limits import COMMENT, MESSAGE, SIGNATURE, TITLE, USERNAME, TextLimit
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -46,7 +46,7 @@ def _counter() -> Column:  # type: ignore[type-arg]
 
 
 def _text(limit: TextLimit) -> Column:  # type: ignore[type-arg]
-    """The column of a text people send, as wide as its entry in storage/limits.py."""
+    """The column of a text people send, as wide as its entry in core/limits.py."""
     return Column(String(limit.stored_width), nullable=False)
 
 

@@ -10,8 +10,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import String, inspect, text
 from sqlalchemy.engine import Connection
 
+from core.limits import TEXT_LIMITS
 from manage import alembic_config
-from storage.limits import TEXT_LIMITS
 from storage.models import metadata
 from storage.services import Services
 

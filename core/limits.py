@@ -2,7 +2,7 @@
 
 The one table both sides read: `storage/models.py` builds the text columns from it, and `settings.py` takes
 its limit defaults from it and refuses at start-up a limit the column cannot hold. It imports nothing but
-the standard library, so `settings.py` (which `storage/` itself imports) can import it without a cycle.
+the standard library (it is part of `core/`), so `settings.py` can import it without a cycle.
 
 Widths and limits are both counted in characters: MariaDB's VARCHAR(n) in utf8mb4 holds n characters
 (emoji included), and the input checks count `len(text)`. SQLite does not enforce widths, which is why a
