@@ -1,8 +1,9 @@
 """The douyin objects (field names exactly as in the official proto), each described once.
 
 For every JSON key: where its value is in the GraphQL result, how it is converted, and its OpenAPI schema.
-Everything else is derived from these tables: the JSON shaping (compat/shapes.py) and the OpenAPI
-components (compat/openapi.py). The order of the fields is the key order of the JSON the routes answer.
+Everything else is derived from these tables: the JSON shaping (compat/shapes.py), the OpenAPI components
+(compat/openapi.py) and the GraphQL fragments the route operations select (compat/documents.py). The order
+of the fields is the key order of the JSON the routes answer.
 """
 
 from __future__ import annotations
@@ -53,8 +54,19 @@ Member = Field | Embedded | AllFieldsOf
 
 @dataclass(frozen=True, slots=True)
 class DouyinObject:
-    name: str  # the OpenAPI component
+    name: str  # the OpenAPI component, and `<name>Fields` the GraphQL fragment
     members: tuple[Member, ...]
+    graphql_type: str = ""  # what the fragment is on, when not the type called `name`
+    # GraphQL fields the routes read besides the douyin keys (paging by time).
+    also_selects: tuple[str, ...] = ()
+
+    @property
+    def fragment_name(self) -> str:
+        return f"{self.name}Fields"
+
+    @property
+    def fragment_type(self) -> str:
+        return self.graphql_type or self.name
 
 
 def _as_int(value: str) -> int:
@@ -105,6 +117,7 @@ VIDEO = DouyinObject(
         Field("is_favorite", "viewerHasLiked", BOOLEAN, "Whether the caller likes this video."),
         Field("title", "title", STRING),
     ),
+    also_selects=("createdAt",),  # the feed's next_time
 )
 
 COMMENT = DouyinObject(
@@ -161,6 +174,7 @@ FRIEND_USER = DouyinObject(
             by_viewer=True,
         ),
     ),
+    graphql_type="FriendEdge",
 )
 
 # In the order of the OpenAPI components.
