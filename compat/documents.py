@@ -1,9 +1,11 @@
 """The fixed GraphQL operations behind the routes: `operations/<name>.graphql`, parsed and validated
 against the schema once at start-up.
 
-Shared fragments live in `operations/fragments.graphql`; each document gets exactly the fragments it
-spreads (directly or through other fragments), so the unused-fragment rule holds and every document is
-complete on its own.
+An operation file may spread the shared fragments: `<Object>Fields` for each douyin object, generated
+from its field table (compat/objects.py) so the selection is exactly what the shaping reads, and the
+connection fragments in `operations/fragments.graphql`. Each document gets exactly the fragments its
+operations use (directly or through other fragments), so the unused-fragment rule holds and every
+document is complete on its own.
 """
 
 from __future__ import annotations
@@ -12,22 +14,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
-    Node,
+    KnownFragmentNamesRule,
+    NameNode,
     OperationDefinitionNode,
-    Visitor,
+    concat_ast,
     parse,
     print_ast,
+    separate_operations,
     validate,
-    visit,
 )
+
+from compat.objects import OBJECTS, DouyinObject, Field
 
 OPERATIONS_DIR = Path(__file__).resolve().parent / "operations"
 FRAGMENTS_FILE = "fragments.graphql"
@@ -44,43 +47,65 @@ class OperationDocument:
     operation_names: frozenset[str]
 
 
-class _SpreadCollector(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def enter_fragment_spread(self, node: FragmentSpreadNode, *_args: Any) -> None:
-        self.names.add(node.name.value)
+Selection = dict[str, "Selection"]  # field (or `...Fragment`) -> what is selected inside it
 
 
-def _spread_names(node: Node) -> set[str]:
-    collector = _SpreadCollector()
-    visit(node, collector)
-    return collector.names
+def _select(selection: Selection, path: Iterable[str]) -> Selection:
+    for step in path:
+        selection = selection.setdefault(step, {})
+    return selection
+
+
+def _object_selection(obj: DouyinObject) -> Selection:
+    selection: Selection = {}
+    for member in obj.members:
+        inner = _select(selection, member.source.split("."))
+        if not isinstance(member, Field):  # a whole object: its own fragment
+            inner["..." + member.object.fragment_name] = {}
+    for name in obj.also_selects:
+        _select(selection, [name])
+    return selection
+
+
+def _printed(selection: Mapping[str, Selection]) -> str:
+    return " ".join(f"{name} {{ {_printed(inner)} }}" if inner else name for name, inner in selection.items())
+
+
+def object_fragments() -> str:
+    """`fragment <Object>Fields on <Type> {...}` for every douyin object."""
+    return "\n".join(
+        f"fragment {obj.fragment_name} on {obj.fragment_type} {{ {_printed(_object_selection(obj))} }}"
+        for obj in OBJECTS
+    )
 
 
 @cache
-def _fragments(directory: Path) -> Mapping[str, FragmentDefinitionNode]:
-    document = parse((directory / FRAGMENTS_FILE).read_text(encoding="utf-8"))
-    return {
-        definition.name.value: definition
+def _shared_fragments(directory: Path) -> DocumentNode:
+    return concat_ast(
+        [parse(object_fragments()), parse((directory / FRAGMENTS_FILE).read_text(encoding="utf-8"))]
+    )
+
+
+def _with_used_fragments(operations: DocumentNode, shared: DocumentNode) -> DocumentNode:
+    """The file's definitions followed by the shared fragments any of its operations uses."""
+    separated = separate_operations(concat_ast([operations, shared]))
+    used = {
+        definition.name.value
+        for document in separated.values()
         for definition in document.definitions
         if isinstance(definition, FragmentDefinitionNode)
     }
+    fragments = [
+        definition
+        for definition in shared.definitions
+        if isinstance(definition, FragmentDefinitionNode) and definition.name.value in used
+    ]
+    return DocumentNode(definitions=(*operations.definitions, *fragments))
 
 
-def _used_fragments(document: DocumentNode, fragments: Mapping[str, FragmentDefinitionNode]) -> list[str]:
-    pending = sorted(_spread_names(document))
-    used: list[str] = []
-    while pending:
-        name = pending.pop(0)
-        if name in used:
-            continue
-        if name not in fragments:
-            raise OperationError(f"unknown fragment {name}")
-        used.append(name)
-        pending.extend(sorted(_spread_names(fragments[name]) - set(used)))
-    return used
+def _unknown_fragments(schema: GraphQLSchema, document: DocumentNode) -> list[str]:
+    errors = validate(schema, document, [KnownFragmentNamesRule])
+    return [node.value for error in errors for node in error.nodes or () if isinstance(node, NameNode)]
 
 
 def _describe(errors: Iterable[GraphQLError]) -> str:
@@ -88,18 +113,14 @@ def _describe(errors: Iterable[GraphQLError]) -> str:
 
 
 def load_document(name: str, schema: GraphQLSchema, directory: Path = OPERATIONS_DIR) -> OperationDocument:
-    source = (directory / f"{name}.graphql").read_text(encoding="utf-8")
     try:
-        operations = parse(source)
-        fragments = _fragments(directory)
-        text = "\n\n".join(
-            [source.strip(), *(print_ast(fragments[used]) for used in _used_fragments(operations, fragments))]
-        )
-        document = parse(text)
+        operations = parse((directory / f"{name}.graphql").read_text(encoding="utf-8"))
+        document = _with_used_fragments(operations, _shared_fragments(directory))
     except GraphQLError as error:
         raise OperationError(f"{name}.graphql: {error.message}") from error
-    except OperationError as error:
-        raise OperationError(f"{name}.graphql: {error}") from error
+    unknown = _unknown_fragments(schema, document)
+    if unknown:
+        raise OperationError(f"{name}.graphql: unknown fragment {', '.join(unknown)}")
     errors = validate(schema, document)
     if errors:
         raise OperationError(f"{name}.graphql: {_describe(errors)}")
@@ -108,4 +129,4 @@ def load_document(name: str, schema: GraphQLSchema, directory: Path = OPERATIONS
         for definition in document.definitions
         if isinstance(definition, OperationDefinitionNode) and definition.name is not None
     )
-    return OperationDocument(name=name, text=text, operation_names=names)
+    return OperationDocument(name=name, text=print_ast(document), operation_names=names)

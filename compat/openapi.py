@@ -7,99 +7,45 @@ from collections.abc import Iterable
 from typing import Any
 
 from compat.envelope import STATUS_MEANINGS
+from compat.objects import OBJECTS, DouyinObject, Embedded, Field
+from compat.openapi_types import INT32, INT64, STRING, Schema, described, object_schema, ref
 from compat.params import Kind, Param
-from compat.routes import INT64, STRING, RouteSpec
+from compat.routes import RouteSpec
 from settings import Settings
 
 OPENAPI_VERSION = "3.1.0"
 
-_USER_FIELDS: dict[str, Any] = {
-    "id": INT64,
-    "name": STRING,
-    "follow_count": {**INT64, "description": "Users this user follows."},
-    "follower_count": INT64,
-    "is_follow": {"type": "boolean", "description": "Whether the caller follows this user."},
-    "avatar": {**STRING, "format": "uri"},
-    "background_image": {**STRING, "format": "uri"},
-    "signature": STRING,
-    "total_favorited": {**INT64, "description": "Likes received over all of this user's videos."},
-    "work_count": INT64,
-    "favorite_count": {**INT64, "description": "Videos this user likes."},
-}
+
+def _properties(obj: DouyinObject) -> dict[str, Schema]:
+    """A douyin object's properties, in its key order."""
+    properties: dict[str, Schema] = {}
+    for member in obj.members:
+        if isinstance(member, Field):
+            properties[member.key] = described(member.schema, member.description)
+        elif isinstance(member, Embedded):
+            properties[member.key] = ref(member.object.name)
+        else:
+            properties.update(_properties(member.object))
+    return properties
 
 
-def _object(properties: dict[str, Any], description: str = "") -> dict[str, Any]:
-    schema: dict[str, Any] = {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties),
-    }
-    if description:
-        schema["description"] = description
-    return schema
-
-
-def _components() -> dict[str, Any]:
-    user_ref = {"$ref": "#/components/schemas/User"}
+def _components() -> dict[str, Schema]:
     codes = "; ".join(f"{code} = {meaning}" for code, meaning in STATUS_MEANINGS.items())
-    return {
-        "Envelope": _object(
-            {
-                "status_code": {"type": "integer", "format": "int32", "enum": list(STATUS_MEANINGS)},
-                "status_msg": {**STRING, "description": '"success", or what went wrong.'},
-            },
-            f"Every response, always with HTTP 200. status_code: {codes}.",
-        ),
-        "User": _object(dict(_USER_FIELDS)),
-        "Video": _object(
-            {
-                "id": INT64,
-                "author": user_ref,
-                "play_url": {**STRING, "format": "uri"},
-                "cover_url": {**STRING, "format": "uri"},
-                "favorite_count": INT64,
-                "comment_count": INT64,
-                "is_favorite": {"type": "boolean", "description": "Whether the caller likes this video."},
-                "title": STRING,
-            }
-        ),
-        "Comment": _object(
-            {
-                "id": INT64,
-                "user": user_ref,
-                "content": STRING,
-                "create_date": {**STRING, "pattern": "^[0-9]{2}-[0-9]{2}$", "description": "MM-DD, UTC."},
-            }
-        ),
-        "Message": _object(
-            {
-                "id": INT64,
-                "to_user_id": INT64,
-                "from_user_id": INT64,
-                "content": STRING,
-                "create_time": {**INT64, "description": "Epoch milliseconds, unique within a conversation."},
-            }
-        ),
-        "FriendUser": _object(
-            {
-                **_USER_FIELDS,
-                "message": {**STRING, "description": 'The latest message with the caller; "" when none.'},
-                "msgType": {
-                    "type": "integer",
-                    "format": "int64",
-                    "enum": [0, 1],
-                    "description": "1 when the caller sent the latest message, else 0.",
-                },
-            }
-        ),
-    }
+    envelope = object_schema(
+        {
+            "status_code": {**INT32, "enum": list(STATUS_MEANINGS)},
+            "status_msg": described(STRING, '"success", or what went wrong.'),
+        },
+        f"Every response, always with HTTP 200. status_code: {codes}.",
+    )
+    return {"Envelope": envelope, **{obj.name: object_schema(_properties(obj)) for obj in OBJECTS}}
 
 
 def param_schema(param: Param, settings: Settings) -> dict[str, Any]:
     if param.kind is Kind.ID:
         return {**INT64, "minimum": 1}
     if param.kind is Kind.ACTION:
-        return {"type": "integer", "format": "int32", "enum": list(param.choices)}
+        return {**INT32, "enum": list(param.choices)}
     if param.kind is Kind.TEXT:
         schema: dict[str, Any] = {**STRING, "minLength": 1}
         limit = param.max_length(settings)
@@ -111,13 +57,6 @@ def param_schema(param: Param, settings: Settings) -> dict[str, Any]:
     if param.kind is Kind.FILE:
         return {"type": "string", "contentMediaType": "application/octet-stream"}
     return dict(STRING)
-
-
-def _described(param: Param, settings: Settings) -> dict[str, Any]:
-    schema = param_schema(param, settings)
-    if param.description:
-        schema["description"] = param.description
-    return schema
 
 
 def _query_parameter(param: Param, settings: Settings, spec: RouteSpec) -> dict[str, Any]:
@@ -136,7 +75,9 @@ def _form_body(params: Iterable[Param], settings: Settings, spec: RouteSpec) -> 
     fields = list(params)
     schema = {
         "type": "object",
-        "properties": {param.name: _described(param, settings) for param in fields},
+        "properties": {
+            param.name: described(param_schema(param, settings), param.description) for param in fields
+        },
     }
     if spec.upload:
         schema["required"] = ["data"]
@@ -151,7 +92,7 @@ def _form_body(params: Iterable[Param], settings: Settings, spec: RouteSpec) -> 
 
 def _response(spec: RouteSpec) -> dict[str, Any]:
     schema: dict[str, Any] = {
-        "allOf": [{"$ref": "#/components/schemas/Envelope"}],
+        "allOf": [ref("Envelope")],
     }
     if spec.response:
         schema["allOf"].append(

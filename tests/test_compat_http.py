@@ -9,17 +9,17 @@ from typing import Any
 import httpx
 import pytest
 
-import compat.routes
+import compat.handlers
 from app import create_app
 from compat.documents import OperationDocument, OperationError, load_document
-from compat.routes import ROUTES
+from compat.routes import ROUTES, RouteSpec
 from storage.services import Services
 from tests.compat_support import PASSWORD, call, check_envelope, ok, register
 
 
 @pytest.mark.parametrize("spec", ROUTES, ids=[spec.path for spec in ROUTES])
 async def test_every_route_answers_json_on_both_spellings_without_redirects(
-    client: httpx.AsyncClient, spec: compat.routes.RouteSpec
+    client: httpx.AsyncClient, spec: RouteSpec
 ) -> None:
     for path in (spec.path, spec.path.rstrip("/")):
         for method in spec.methods:
@@ -156,7 +156,7 @@ async def test_unexpected_errors_become_internal_error_json(
     def broken(_user: object) -> dict[str, object]:
         raise RuntimeError("shaping failed")
 
-    monkeypatch.setattr(compat.routes, "user_json", broken)
+    monkeypatch.setattr(compat.handlers, "user_json", broken)
     with caplog.at_level(logging.ERROR, logger="compat.http"):
         body = await call(client, "GET", "/user/", {"token": token})
     assert (body["status_code"], body["status_msg"]) == (500, "internal error")
