@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from compat.times import from_datetime
+from core.clock import ms_from_iso
 
 
 def page_by_millisecond(
@@ -16,11 +16,11 @@ def page_by_millisecond(
     continues after them. Videos sharing the page's last millisecond with the next video are held back
     for the next page, which then starts at that millisecond: none is skipped, none repeated."""
     if len(nodes) <= size:
-        return nodes, from_datetime(nodes[-1]["createdAt"]) if nodes else now_ms
-    last = from_datetime(nodes[size - 1]["createdAt"])
-    if from_datetime(nodes[size]["createdAt"]) != last:
+        return nodes, ms_from_iso(nodes[-1]["createdAt"]) if nodes else now_ms
+    last = ms_from_iso(nodes[size - 1]["createdAt"])
+    if ms_from_iso(nodes[size]["createdAt"]) != last:
         return nodes[:size], last
-    newer = [node for node in nodes[:size] if from_datetime(node["createdAt"]) != last]
+    newer = [node for node in nodes[:size] if ms_from_iso(node["createdAt"]) != last]
     if not newer:  # more videos in one millisecond than a page holds: show a page of them
         return nodes[:size], last
     return newer, last + 1

@@ -11,7 +11,7 @@ from compat.envelope import CompatError, bad_parameter
 from compat.execution import collect_pages
 from compat.feed_paging import page_by_millisecond
 from compat.shapes import comment_json, friend_json, message_json, user_json, video_json
-from compat.times import to_datetime
+from core.clock import iso_from_ms
 
 # Whole lists are returned (the APK does not page), up to these bounds.
 LIST_MAX_ITEMS = 1000
@@ -26,7 +26,7 @@ NO_SUCH_USER = "User doesn't exist"
 
 async def feed(call: Call) -> Payload:
     size = call.settings.feed_page_size
-    variables = {"first": size + 1, "before": to_datetime(call.params["latest_time"])}
+    variables = {"first": size + 1, "before": iso_from_ms(call.params["latest_time"])}
     nodes = (await call.run("Feed", variables))["feed"]["nodes"]
     nodes, next_time = page_by_millisecond(nodes, size, call.now_ms)
     return {"next_time": next_time, "video_list": [video_json(node) for node in nodes]}
@@ -164,7 +164,7 @@ async def message_action(call: Call) -> Payload:
 async def message_chat(call: Call) -> Payload:
     """The conversation strictly after `pre_msg_time` (0 = all of it), oldest first, page by page."""
     peer = str(call.params["to_user_id"])
-    after = to_datetime(call.params["pre_msg_time"]) if call.params["pre_msg_time"] else None
+    after = iso_from_ms(call.params["pre_msg_time"]) if call.params["pre_msg_time"] else None
     messages: list[Mapping[str, Any]] = []
     while len(messages) < CHAT_MAX_MESSAGES:
         first = min(call.page_size, CHAT_MAX_MESSAGES - len(messages))

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from compat.openapi_types import BOOLEAN, INT64, STRING, URI
-from compat.times import from_datetime, month_day
+from compat.times import month_day
+from core.clock import ms_from_iso
 
 Viewer = int | None  # the caller's user id, for the fields relative to the caller
 
@@ -74,7 +75,7 @@ def _as_int(value: str) -> int:
 
 
 def _month_day(created_at: str) -> str:
-    return month_day(from_datetime(created_at))
+    return month_day(ms_from_iso(created_at))
 
 
 def _text_or_empty(text: str | None) -> str:
@@ -148,7 +149,7 @@ MESSAGE = DouyinObject(
             "createdAt",
             INT64,
             "Epoch milliseconds, unique within a conversation.",
-            convert=from_datetime,
+            convert=ms_from_iso,
         ),
     ),
 )

@@ -5,7 +5,7 @@ Conversions between epoch milliseconds and the GraphQL `DateTime` text are the c
 
 from __future__ import annotations
 
-from core.clock import MAX_MS, datetime_from_ms, iso_from_ms, ms_from_iso
+from core.clock import MAX_MS, datetime_from_ms
 
 # The APK sends `latest_time` in milliseconds although the proto says seconds: above this it is ms.
 MILLISECONDS_THRESHOLD = 10**11
@@ -27,7 +27,3 @@ def feed_cutoff_ms(raw: str | None, now_ms: int) -> int:
         return now_ms
     ms = value if value > MILLISECONDS_THRESHOLD else value * 1000
     return min(ms, MAX_MS)
-
-
-to_datetime = iso_from_ms
-from_datetime = ms_from_iso

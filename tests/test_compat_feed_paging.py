@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from compat.feed_paging import page_by_millisecond
-from compat.times import to_datetime
+from core.clock import iso_from_ms
 
 NOW = 1_700_000_000_000
 
 
 def videos(*ms: int) -> list[Mapping[str, Any]]:
-    return [{"id": str(index), "createdAt": to_datetime(value)} for index, value in enumerate(ms)]
+    return [{"id": str(index), "createdAt": iso_from_ms(value)} for index, value in enumerate(ms)]
 
 
 def test_a_short_page_continues_after_its_oldest_video() -> None:
