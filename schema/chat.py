@@ -8,9 +8,9 @@ import strawberry
 
 from resolvers import chat
 from resolvers.pagination import check_first
-from resolvers.users import require_viewer
 from resolvers.validation import parse_id
 from schema.context import Info
+from schema.permissions import IsAuthenticated, viewer_id
 from schema.scalars import datetime_from_ms, ms_from_datetime
 from schema.users import User, load_existing_user
 from storage.models import Message as MessageRow
@@ -48,10 +48,11 @@ def message_from_row(row: MessageRow) -> Message:
 @strawberry.type
 class ChatQuery:
     @strawberry.field(
+        permission_classes=[IsAuthenticated],
         description=(
             "Both directions between the viewer and `withUserId`, oldest first, strictly newer than "
             "`after`. Needs a viewer."
-        )
+        ),
     )
     async def conversation(
         self,
@@ -60,12 +61,11 @@ class ChatQuery:
         after: datetime | None = strawberry.UNSET,
         first: int | None = DEFAULT_CONVERSATION_SIZE,
     ) -> list[Message]:
-        viewer_id = require_viewer(info.context.viewer_id)
         size = DEFAULT_CONVERSATION_SIZE if first is None else first
         check_first(size, info.context.services.settings.max_page_size)
         rows = await chat.conversation(
             info.context.services,
-            viewer_id,
+            viewer_id(info),
             parse_id("withUserId", with_user_id),
             ms_from_datetime(after) if after else None,
             size,
@@ -75,10 +75,9 @@ class ChatQuery:
 
 @strawberry.type
 class ChatMutation:
-    @strawberry.mutation
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def send_message(self, info: Info, to_user_id: strawberry.ID, content: str) -> Message:
-        viewer_id = require_viewer(info.context.viewer_id)
         row = await chat.send_message(
-            info.context.services, viewer_id, parse_id("toUserId", to_user_id), content
+            info.context.services, viewer_id(info), parse_id("toUserId", to_user_id), content
         )
         return message_from_row(row)

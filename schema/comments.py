@@ -9,10 +9,10 @@ import strawberry
 
 from resolvers import comments as comment_resolvers
 from resolvers.pagination import Page
-from resolvers.users import require_viewer
 from resolvers.validation import parse_id
 from schema.context import Info
 from schema.pagination import PageInfo, page_info
+from schema.permissions import IsAuthenticated, viewer_id
 from schema.prefetch import children, names, node_fields, nothing
 from schema.scalars import datetime_from_ms
 from schema.users import User, load_existing_user, load_users_with_answers
@@ -96,19 +96,20 @@ class DeleteCommentPayload:
 
 @strawberry.type
 class CommentMutation:
-    @strawberry.mutation
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def add_comment(self, info: Info, video_id: strawberry.ID, content: str) -> Comment:
-        viewer_id = require_viewer(info.context.viewer_id)
         row = await comment_resolvers.add_comment(
-            info.context.services, viewer_id, parse_id("videoId", video_id), content
+            info.context.services, viewer_id(info), parse_id("videoId", video_id), content
         )
         return comment_from_row(row)
 
-    @strawberry.mutation(description="FORBIDDEN unless the viewer wrote the comment or owns the video.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="FORBIDDEN unless the viewer wrote the comment or owns the video.",
+    )
     async def delete_comment(self, info: Info, comment_id: strawberry.ID) -> DeleteCommentPayload:
-        viewer_id = require_viewer(info.context.viewer_id)
         deleted = await comment_resolvers.delete_comment(
-            info.context.services, viewer_id, parse_id("commentId", comment_id)
+            info.context.services, viewer_id(info), parse_id("commentId", comment_id)
         )
         return DeleteCommentPayload(
             deleted_comment_id=strawberry.ID(str(deleted.comment_id)), video=video_from_row(deleted.video)

@@ -13,10 +13,10 @@ from strawberry.types.nodes import SelectedField
 from resolvers import comments as comment_resolvers
 from resolvers import videos as video_resolvers
 from resolvers.pagination import Page
-from resolvers.users import require_viewer
 from resolvers.validation import parse_id
 from schema.context import Info
 from schema.pagination import PageInfo, page_info, page_request
+from schema.permissions import IsAuthenticated, viewer_id
 from schema.prefetch import children, names, node_fields, nothing
 from schema.scalars import datetime_from_ms, ms_from_datetime
 from schema.users import User, load_existing_user, load_users_with_answers
@@ -164,18 +164,18 @@ class VideoQuery:
 
 @strawberry.type
 class VideoMutation:
-    @strawberry.mutation(description="Idempotent: liking twice counts once.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated], description="Idempotent: liking twice counts once."
+    )
     async def like_video(self, info: Info, video_id: strawberry.ID) -> Video:
-        viewer_id = require_viewer(info.context.viewer_id)
         row = await video_resolvers.like_video(
-            info.context.services, viewer_id, parse_id("videoId", video_id)
+            info.context.services, viewer_id(info), parse_id("videoId", video_id)
         )
         return video_from_row(row)
 
-    @strawberry.mutation(description="Idempotent.")
+    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Idempotent.")
     async def unlike_video(self, info: Info, video_id: strawberry.ID) -> Video:
-        viewer_id = require_viewer(info.context.viewer_id)
         row = await video_resolvers.unlike_video(
-            info.context.services, viewer_id, parse_id("videoId", video_id)
+            info.context.services, viewer_id(info), parse_id("videoId", video_id)
         )
         return video_from_row(row)
