@@ -8,9 +8,10 @@ from strawberry.file_uploads import Upload
 
 from resolvers.errors import bad_input
 from resolvers.publishing import publish_upload
+from schema.build import video_from_row
 from schema.context import Info
 from schema.permissions import IsAuthenticated, viewer_id
-from schema.videos import Video, video_from_row
+from schema.videos import Video
 
 
 @strawberry.type

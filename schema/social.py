@@ -6,9 +6,10 @@ import strawberry
 
 from resolvers import social
 from resolvers.validation import parse_id
+from schema.build import user_from_row
 from schema.context import Info
 from schema.permissions import IsAuthenticated, viewer_id
-from schema.users import User, user_from_row
+from schema.users import User
 
 
 @strawberry.type
