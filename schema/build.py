@@ -50,27 +50,27 @@ def _fields(selections: Iterable[Selection]) -> list[SelectedField]:
     return found
 
 
-def children(fields: Iterable[SelectedField], name: str) -> list[SelectedField]:
+def _children(fields: Iterable[SelectedField], name: str) -> list[SelectedField]:
     """The fields selected under every field called `name` (aliases included)."""
     return [child for field in fields if field.name == name for child in _fields(field.selections)]
 
 
-def names(fields: Iterable[SelectedField]) -> set[str]:
+def _names(fields: Iterable[SelectedField]) -> set[str]:
     return {field.name for field in fields}
 
 
-def fields_of_current(info: Info) -> list[SelectedField]:
+def _fields_of_current(info: Info) -> list[SelectedField]:
     """The fields selected under the field being resolved."""
     return [child for field in _fields(info.selected_fields) for child in _fields(field.selections)]
 
 
-def node_fields(info: Info) -> list[SelectedField]:
+def _node_fields(info: Info) -> list[SelectedField]:
     """What the current connection field asks of each node, through `nodes` and `edges { node }`."""
-    connection = fields_of_current(info)
-    return children(connection, "nodes") + children(children(connection, "edges"), "node")
+    selected = _fields_of_current(info)
+    return _children(selected, "nodes") + _children(_children(selected, "edges"), "node")
 
 
-async def nothing(count: int) -> list[Any]:
+async def _nothing(count: int) -> list[Any]:
     """Stands in for a batch whose answers nobody asked for."""
     return [None] * count
 
@@ -164,12 +164,12 @@ async def load_existing_video(info: Info, video_id: int) -> Video:
 
 
 async def _follows(info: Info, user_ids: list[int], fields: list[SelectedField]) -> Sequence[bool | None]:
-    if "viewerIsFollowing" not in names(fields):
+    if "viewerIsFollowing" not in _names(fields):
         return [None] * len(user_ids)
     return await info.context.loaders.followed_by_viewer.load_many(user_ids)
 
 
-async def users_with_answers(info: Info, rows: Sequence[UserRow], fields: list[SelectedField]) -> list[User]:
+async def _users_with_answers(info: Info, rows: Sequence[UserRow], fields: list[SelectedField]) -> list[User]:
     """Users for rows a list already fetched, `viewerIsFollowing` answered up front when asked for."""
     follows = await _follows(info, [int(row.id or 0) for row in rows], fields)
     return [user_from_row(row, follow) for row, follow in zip(rows, follows, strict=True)]
@@ -178,18 +178,18 @@ async def users_with_answers(info: Info, rows: Sequence[UserRow], fields: list[S
 async def _authors(info: Info, user_ids: list[int], fields: list[SelectedField]) -> list[User | None]:
     """The `author` of each item, when asked for: by id (the same batches as field-by-field loading,
     all at once), with their own answers."""
-    if "author" not in names(fields):
+    if "author" not in _names(fields):
         return [None] * len(user_ids)
     loaders = info.context.loaders
     rows, follows = await asyncio.gather(
-        loaders.user_by_id.load_many(user_ids), _follows(info, user_ids, children(fields, "author"))
+        loaders.user_by_id.load_many(user_ids), _follows(info, user_ids, _children(fields, "author"))
     )
     return [
         None if row is None else user_from_row(row, follow) for row, follow in zip(rows, follows, strict=True)
     ]
 
 
-async def videos_with_answers(
+async def _videos_with_answers(
     info: Info, rows: Sequence[VideoRow], fields: list[SelectedField]
 ) -> list[Video]:
     """Videos for rows a list already fetched, with `author` (and its `viewerIsFollowing`) and
@@ -197,8 +197,8 @@ async def videos_with_answers(
     video_ids = [int(row.id or 0) for row in rows]
     liked, authors = await asyncio.gather(
         info.context.loaders.liked_by_viewer.load_many(video_ids)
-        if "viewerHasLiked" in names(fields)
-        else nothing(len(rows)),
+        if "viewerHasLiked" in _names(fields)
+        else _nothing(len(rows)),
         _authors(info, [row.author_id for row in rows], fields),
     )
     return [video_from_row(row, author, like) for row, author, like in zip(rows, authors, liked, strict=True)]
@@ -211,7 +211,7 @@ def _rows(page: Page[T]) -> list[T]:
     return [row for _, row in page.items]
 
 
-def prime_users(info: Info, rows: list[UserRow]) -> None:
+def _prime_users(info: Info, rows: list[UserRow]) -> None:
     """Rows a list already fetched: later lookups of the same users (a message's sender, a comment's
     author) come from the request's loader instead of another query."""
     info.context.loaders.user_by_id.prime_many({int(row.id or 0): row for row in rows})
@@ -219,20 +219,20 @@ def prime_users(info: Info, rows: list[UserRow]) -> None:
 
 async def user_connection(info: Info, page: Page[UserRow]) -> Connection[User]:
     rows = _rows(page)
-    prime_users(info, rows)
-    return connection(page, await users_with_answers(info, rows, node_fields(info)))
+    _prime_users(info, rows)
+    return connection(page, await _users_with_answers(info, rows, _node_fields(info)))
 
 
 async def video_connection(info: Info, page: Page[VideoRow]) -> Connection[Video]:
     rows = _rows(page)
     # A comment's `video` on the same page is then answered without another query.
     info.context.loaders.video_by_id.prime_many({int(row.id or 0): row for row in rows})
-    return connection(page, await videos_with_answers(info, rows, node_fields(info)))
+    return connection(page, await _videos_with_answers(info, rows, _node_fields(info)))
 
 
 async def comment_connection(info: Info, page: Page[CommentRow]) -> Connection[Comment]:
     rows = _rows(page)
-    authors = await _authors(info, [row.user_id for row in rows], node_fields(info))
+    authors = await _authors(info, [row.user_id for row in rows], _node_fields(info))
     return connection(
         page, [comment_from_row(row, author) for row, author in zip(rows, authors, strict=True)]
     )
@@ -240,13 +240,13 @@ async def comment_connection(info: Info, page: Page[CommentRow]) -> Connection[C
 
 async def friend_connection(info: Info, page: Page[UserRow]) -> FriendConnection:
     rows = _rows(page)
-    prime_users(info, rows)
-    last_known = "lastMessage" in names(children(fields_of_current(info), "edges"))
+    _prime_users(info, rows)
+    last_known = "lastMessage" in _names(_children(_fields_of_current(info), "edges"))
     users, last_messages = await asyncio.gather(
-        users_with_answers(info, rows, node_fields(info)),
+        _users_with_answers(info, rows, _node_fields(info)),
         info.context.loaders.last_message_by_friend.load_many([int(row.id or 0) for row in rows])
         if last_known
-        else nothing(len(rows)),
+        else _nothing(len(rows)),
     )
     return FriendConnection(
         edges=[
