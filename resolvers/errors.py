@@ -32,7 +32,10 @@ def not_found(message: str) -> DomainError:
     return DomainError(ErrorCode.NOT_FOUND, message)
 
 
-def unauthenticated(message: str = "Sign in first") -> DomainError:
+SIGN_IN_FIRST = "Sign in first"
+
+
+def unauthenticated(message: str = SIGN_IN_FIRST) -> DomainError:
     return DomainError(ErrorCode.UNAUTHENTICATED, message)
 
 

@@ -1,102 +1,97 @@
-"""Per-request DataLoaders, one per access path. Each batch is one `IN (...)` query in its own short
-session (fields resolve concurrently, and an AsyncSession must never be shared between them), and
-its results are re-ordered to the keys."""
+"""Per-request DataLoaders, one per access path, named `<Thing>By<Key>Loader`.
+
+Each batch is one query in its own short session (fields resolve concurrently, and an AsyncSession must
+never be shared between them), and its results are re-ordered to the keys. The loaders share one small
+base per access shape: rows by primary key, and facts about the viewer and each key (set membership,
+the latest message), answered without a query when anonymous.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
 from storage.db import Database
-from storage.models import Favorite, Follow, Message, User, Video
+from storage.models import Favorite, Follow, Message, User, Video, table_of
+
+V = TypeVar("V")
+RowT = TypeVar("RowT")
 
 
-class UserByIdLoader(DataLoader[int, User | None]):
-    def __init__(self, db: Database) -> None:
-        super().__init__(load_fn=self._load)
-        self._db = db
-
-    async def _load(self, ids: Sequence[int]) -> list[User | None]:
-        async with self._db.read() as session:
-            rows = (await session.execute(select(User).where(col(User.id).in_(ids)))).scalars().all()
-        by_id = {row.id: row for row in rows}
-        return [by_id.get(user_id) for user_id in ids]
-
-
-class VideoByIdLoader(DataLoader[int, Video | None]):
-    def __init__(self, db: Database) -> None:
-        super().__init__(load_fn=self._load)
-        self._db = db
-
-    async def _load(self, ids: Sequence[int]) -> list[Video | None]:
-        async with self._db.read() as session:
-            rows = (await session.execute(select(Video).where(col(Video.id).in_(ids)))).scalars().all()
-        by_id = {row.id: row for row in rows}
-        return [by_id.get(video_id) for video_id in ids]
-
-
-class LikedByViewerLoader(DataLoader[int, bool]):
-    """video id -> whether the viewer likes it (always false when anonymous, without a query)."""
+class RequestLoader(DataLoader[int, V]):
+    """A loader living for one request, which knows the database and the viewer (None: anonymous)."""
 
     def __init__(self, db: Database, viewer_id: int | None) -> None:
-        super().__init__(load_fn=self._load)
-        self._db = db
-        self._viewer_id = viewer_id
+        super().__init__(load_fn=self.fetch)
+        self.db = db
+        self.viewer_id = viewer_id
 
-    async def _load(self, video_ids: Sequence[int]) -> list[bool]:
-        if self._viewer_id is None:
-            return [False] * len(video_ids)
-        async with self._db.read() as session:
-            liked = set(
-                (
-                    await session.execute(
-                        select(col(Favorite.video_id)).where(
-                            col(Favorite.user_id) == self._viewer_id, col(Favorite.video_id).in_(video_ids)
-                        )
-                    )
-                ).scalars()
-            )
-        return [video_id in liked for video_id in video_ids]
+    async def fetch(self, keys: list[int]) -> list[V]:
+        raise NotImplementedError
 
 
-class FollowedByViewerLoader(DataLoader[int, bool]):
-    """user id -> whether the viewer follows that user (false when anonymous or for the viewer)."""
+class RowByIdLoader(RequestLoader[RowT | None]):
+    """id -> the `model` row with that primary key, or None: one `IN (...)` per batch."""
 
-    def __init__(self, db: Database, viewer_id: int | None) -> None:
-        super().__init__(load_fn=self._load)
-        self._db = db
-        self._viewer_id = viewer_id
+    model: ClassVar[type[Any]]
 
-    async def _load(self, user_ids: Sequence[int]) -> list[bool]:
-        if self._viewer_id is None:
-            return [False] * len(user_ids)
-        async with self._db.read() as session:
-            followed = set(
-                (
-                    await session.execute(
-                        select(col(Follow.followee_id)).where(
-                            col(Follow.follower_id) == self._viewer_id, col(Follow.followee_id).in_(user_ids)
-                        )
-                    )
-                ).scalars()
-            )
-        return [user_id in followed for user_id in user_ids]
+    async def fetch(self, ids: list[int]) -> list[RowT | None]:
+        async with self.db.read() as session:
+            statement = select(self.model).where(col(self.model.id).in_(ids))
+            rows = (await session.execute(statement)).scalars().all()
+        by_id = {row.id: row for row in rows}
+        return [by_id.get(row_id) for row_id in ids]
 
 
-class LastMessageByFriendLoader(DataLoader[int, Message | None]):
+class ViewerSetLoader(RequestLoader[bool]):
+    """key -> whether a row (`viewer_column` = the viewer, `key_column` = key) exists; always false
+    when anonymous, without a query."""
+
+    viewer_column: ClassVar[ColumnElement[int]]
+    key_column: ClassVar[ColumnElement[int]]
+
+    async def fetch(self, keys: list[int]) -> list[bool]:
+        if self.viewer_id is None:
+            return [False] * len(keys)
+        statement = select(self.key_column).where(
+            self.viewer_column == self.viewer_id, self.key_column.in_(keys)
+        )
+        async with self.db.read() as session:
+            found = set((await session.execute(statement)).scalars())
+        return [key in found for key in keys]
+
+
+class UserByIdLoader(RowByIdLoader[User]):
+    model = User
+
+
+class VideoByIdLoader(RowByIdLoader[Video]):
+    model = Video
+
+
+class LikedByViewerLoader(ViewerSetLoader):
+    """video id -> whether the viewer likes it."""
+
+    viewer_column = table_of(Favorite).c.user_id
+    key_column = table_of(Favorite).c.video_id
+
+
+class FollowedByViewerLoader(ViewerSetLoader):
+    """user id -> whether the viewer follows that user (false for the viewer)."""
+
+    viewer_column = table_of(Follow).c.follower_id
+    key_column = table_of(Follow).c.followee_id
+
+
+class LastMessageByFriendLoader(RequestLoader[Message | None]):
     """user id -> the latest message between the viewer and that user (None when anonymous)."""
 
-    def __init__(self, db: Database, viewer_id: int | None) -> None:
-        super().__init__(load_fn=self._load)
-        self._db = db
-        self._viewer_id = viewer_id
-
-    async def _load(self, user_ids: Sequence[int]) -> list[Message | None]:
-        viewer = self._viewer_id
+    async def fetch(self, user_ids: list[int]) -> list[Message | None]:
+        viewer = self.viewer_id
         if viewer is None:
             return [None] * len(user_ids)
         # created_at is unique per conversation, so (pair, MAX(created_at)) names exactly one message.
@@ -122,7 +117,7 @@ class LastMessageByFriendLoader(DataLoader[int, Message | None]):
                 col(Message.created_at) == latest.c.latest,
             ),
         )
-        async with self._db.read() as session:
+        async with self.db.read() as session:
             rows = (await session.execute(statement)).scalars().all()
         by_pair = {(row.pair_low, row.pair_high): row for row in rows}
         return [by_pair.get(pair) for pair in pairs]
@@ -139,8 +134,8 @@ class Loaders:
     @classmethod
     def for_request(cls, db: Database, viewer_id: int | None) -> Loaders:
         return cls(
-            user_by_id=UserByIdLoader(db),
-            video_by_id=VideoByIdLoader(db),
+            user_by_id=UserByIdLoader(db, viewer_id),
+            video_by_id=VideoByIdLoader(db, viewer_id),
             liked_by_viewer=LikedByViewerLoader(db, viewer_id),
             followed_by_viewer=FollowedByViewerLoader(db, viewer_id),
             last_message_by_friend=LastMessageByFriendLoader(db, viewer_id),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import auth
+from schema.build import user_from_row
 from schema.context import Info
-from schema.users import User, user_from_row
+from schema.users import User
 
 
 @strawberry.type

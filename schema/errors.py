@@ -1,7 +1,7 @@
 """The one place where errors get their `extensions.code`.
 
 - `DomainError` raised by a resolver: its code and message.
-- Errors already tagged (the guard-rail rules): unchanged.
+- Errors already tagged (the guard-rail rules, the permission classes): unchanged.
 - Parse errors, validation errors and bad variables (no resolver involved): BAD_USER_INPUT, except the
   token limit, which graphql-core reports as a syntax error: QUERY_TOO_COMPLEX.
 - Anything else is a bug or an outage: masked as INTERNAL_SERVER_ERROR and logged with the request id.

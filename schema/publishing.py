@@ -8,24 +8,25 @@ from strawberry.file_uploads import Upload
 
 from resolvers.errors import bad_input
 from resolvers.publishing import publish_upload
-from resolvers.users import require_viewer
+from schema.build import video_from_row
 from schema.context import Info
-from schema.videos import Video, video_from_row
+from schema.permissions import IsAuthenticated, viewer_id
+from schema.videos import Video
 
 
 @strawberry.type
 class PublishingMutation:
     @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
         description="Publish a video file (multipart upload, at most the configured size). "
-        "BAD_USER_INPUT when it is not a complete, decodable video."
+        "BAD_USER_INPUT when it is not a complete, decodable video.",
     )
     async def publish_video(self, info: Info, title: str, file: Upload) -> Video:
         # On ASGI an upload arrives as Starlette's UploadFile, from /graphql and from the REST route alike.
         if not isinstance(file, UploadFile):
             raise bad_input("file must be an uploaded file part")
         try:
-            viewer_id = require_viewer(info.context.viewer_id)
-            row = await publish_upload(info.context.services, viewer_id, title, file)
+            row = await publish_upload(info.context.services, viewer_id(info), title, file)
         finally:
             # The parsed form is not closed for us: release the spooled file as soon as it is used.
             await file.close()

@@ -5,22 +5,23 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import social
-from resolvers.users import require_viewer
 from resolvers.validation import parse_id
+from schema.build import user_from_row
 from schema.context import Info
-from schema.users import User, user_from_row
+from schema.permissions import IsAuthenticated, viewer_id
+from schema.users import User
 
 
 @strawberry.type
 class SocialMutation:
-    @strawberry.mutation(description="Idempotent; BAD_USER_INPUT for oneself.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated], description="Idempotent; BAD_USER_INPUT for oneself."
+    )
     async def follow_user(self, info: Info, user_id: strawberry.ID) -> User:
-        viewer_id = require_viewer(info.context.viewer_id)
-        row = await social.follow_user(info.context.services, viewer_id, parse_id("userId", user_id))
+        row = await social.follow_user(info.context.services, viewer_id(info), parse_id("userId", user_id))
         return user_from_row(row)
 
-    @strawberry.mutation(description="Idempotent.")
+    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Idempotent.")
     async def unfollow_user(self, info: Info, user_id: strawberry.ID) -> User:
-        viewer_id = require_viewer(info.context.viewer_id)
-        row = await social.unfollow_user(info.context.services, viewer_id, parse_id("userId", user_id))
+        row = await social.unfollow_user(info.context.services, viewer_id(info), parse_id("userId", user_id))
         return user_from_row(row)
