@@ -20,12 +20,12 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
+from core.clock import datetime_from_ms
 from resolvers.pagination import Page
 from schema.chat import FriendConnection, FriendEdge, Message
 from schema.comments import Comment
 from schema.context import Info
 from schema.pagination import Connection, connection, page_info
-from schema.scalars import datetime_from_ms
 from schema.users import User
 from schema.videos import Video
 from storage.models import Comment as CommentRow

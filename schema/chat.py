@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from core.clock import ms_from_datetime
 from resolvers import chat
 from resolvers.pagination import check_first
 from resolvers.validation import parse_id
 from schema.context import Info
 from schema.pagination import Connection, Edge
 from schema.permissions import IsAuthenticated, viewer_id
-from schema.scalars import ms_from_datetime
 from storage.models import Message as MessageRow
 
 if TYPE_CHECKING:

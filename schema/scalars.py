@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
-from core.clock import datetime_from_ms, iso_from_datetime, ms_from_datetime
+from core.clock import iso_from_datetime
 
 # Date, time, optional fraction (up to microseconds; kept to the millisecond) and a mandatory zone.
 _ISO_8601 = re.compile(
@@ -37,5 +37,3 @@ DateTimeScalar: ScalarDefinition = strawberry.scalar(
 )
 
 SCALAR_MAP: dict[object, ScalarDefinition] = {datetime: DateTimeScalar}
-
-__all__ = ["SCALAR_MAP", "DateTimeScalar", "datetime_from_ms", "ms_from_datetime", "parse_datetime"]

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from core.clock import ms_from_datetime
 from resolvers import comments as comment_resolvers
 from resolvers import videos as video_resolvers
 from resolvers.validation import parse_id
 from schema.context import Info
 from schema.pagination import Connection, page_request
 from schema.permissions import IsAuthenticated, viewer_id
-from schema.scalars import ms_from_datetime
 
 if TYPE_CHECKING:
     from schema.comments import Comment

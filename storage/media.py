@@ -8,9 +8,6 @@ of phone footage takes seconds), and decoding the first frames for the cover, wh
 decodable. ffmpeg stops quietly at the end of a cut file, even when decoding everything, so truncation is
 caught by comparing: the MP4/MOV box sizes with the file size, and the span of packets read with the
 duration the header promises.
-
-The module is a little over 300 lines and kept whole: every function drives the same binary and reads
-its text output, which is the knowledge worth keeping in one place.
 """
 
 from __future__ import annotations
