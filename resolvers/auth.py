@@ -22,6 +22,7 @@ from resolvers.errors import DomainError, ErrorCode, bad_input, unauthenticated
 from resolvers.passwords import hash_password, verify_password
 from resolvers.validation import check_length, check_text
 from settings import Settings
+from storage.db import insert_row
 from storage.models import User, table_of
 from storage.services import Services
 
@@ -85,19 +86,16 @@ async def register(services: Services, username: str, password: str) -> tuple[Us
         async with services.db.write() as session:
             # Every NOT NULL column without a server default is given, so the only possible
             # integrity error here is the unique name.
-            result = await session.execute(
-                table_of(User)
-                .insert()
-                .values(
-                    name=username,
-                    password_hash=password_hash,
-                    avatar_key="",
-                    background_key="",
-                    signature="",
-                    created_at=services.clock.now_ms(),
-                )
+            user_id = await insert_row(
+                session,
+                table_of(User),
+                name=username,
+                password_hash=password_hash,
+                avatar_key="",
+                background_key="",
+                signature="",
+                created_at=services.clock.now_ms(),
             )
-            user_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
             user = (await session.execute(select(User).where(col(User.id) == user_id))).scalar_one()
     except IntegrityError as error:
         # The unique name constraint decides; a read-before-insert would race.

@@ -11,6 +11,7 @@ from sqlmodel import col
 from resolvers.errors import bad_input, not_found
 from resolvers.locks import lock_users
 from resolvers.validation import check_text
+from storage.db import insert_row
 from storage.models import Message, User, table_of
 from storage.services import Services
 
@@ -56,19 +57,16 @@ async def send_message(services: Services, viewer_id: int, to_user_id: int, cont
         ).scalar_one_or_none()
         now = services.clock.now_ms()
         created_at = now if newest is None else max(now, int(newest) + 1)
-        result = await session.execute(
-            table_of(Message)
-            .insert()
-            .values(
-                sender_id=viewer_id,
-                recipient_id=to_user_id,
-                pair_low=pair_low,
-                pair_high=pair_high,
-                content=content,
-                created_at=created_at,
-            )
+        message_id = await insert_row(
+            session,
+            table_of(Message),
+            sender_id=viewer_id,
+            recipient_id=to_user_id,
+            pair_low=pair_low,
+            pair_high=pair_high,
+            content=content,
+            created_at=created_at,
         )
-        message_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
         return (await session.execute(select(Message).where(col(Message.id) == message_id))).scalar_one()
 
     return await services.db.run_write(work)

@@ -13,6 +13,7 @@ from resolvers.locks import lock_users, lock_video
 from resolvers.pagination import Page, PageRequest, Position, build_page, newest_first
 from resolvers.validation import check_text
 from storage.counters import add_to_counters
+from storage.db import insert_row
 from storage.models import Comment, Video, table_of
 from storage.services import Services
 
@@ -32,12 +33,14 @@ async def add_comment(services: Services, viewer_id: int, video_id: int, content
     async def work(session: AsyncSession) -> Comment:
         await lock_video(session, video_id)
         await lock_users(session, viewer_id)
-        result = await session.execute(
-            table_of(Comment)
-            .insert()
-            .values(video_id=video_id, user_id=viewer_id, content=content, created_at=services.clock.now_ms())
+        comment_id = await insert_row(
+            session,
+            table_of(Comment),
+            video_id=video_id,
+            user_id=viewer_id,
+            content=content,
+            created_at=services.clock.now_ms(),
         )
-        comment_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
         await add_to_counters(session, table_of(Video), video_id, comment_count=1)
         return (await session.execute(select(Comment).where(col(Comment.id) == comment_id))).scalar_one()
 

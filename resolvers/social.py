@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Select, and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -26,27 +28,29 @@ async def _users_page(
     return Page([(cursor, user) for cursor, (user, _) in page.items], page.has_next, page.has_previous)
 
 
-async def following(services: Services, user_id: int, request: PageRequest) -> Page[User]:
-    """Users `user_id` follows, most recently followed first."""
+async def _follow_list(
+    services: Services, user_id: int, request: PageRequest, *, listed: Any, owner: Any
+) -> Page[User]:
+    """The users in the `listed` column of the follows whose `owner` column is `user_id`, newest first."""
     statement = (
-        select(User, col(Follow.created_at))
-        .join(Follow, col(Follow.followee_id) == col(User.id))
-        .where(col(Follow.follower_id) == user_id)
+        select(User, col(Follow.created_at)).join(Follow, listed == col(User.id)).where(owner == user_id)
     )
     return await _users_page(
-        services, newest_first(statement, col(Follow.created_at), col(Follow.followee_id), request), request
+        services, newest_first(statement, col(Follow.created_at), listed, request), request
+    )
+
+
+async def following(services: Services, user_id: int, request: PageRequest) -> Page[User]:
+    """Users `user_id` follows, most recently followed first."""
+    return await _follow_list(
+        services, user_id, request, listed=col(Follow.followee_id), owner=col(Follow.follower_id)
     )
 
 
 async def followers(services: Services, user_id: int, request: PageRequest) -> Page[User]:
     """Users following `user_id`, most recent first."""
-    statement = (
-        select(User, col(Follow.created_at))
-        .join(Follow, col(Follow.follower_id) == col(User.id))
-        .where(col(Follow.followee_id) == user_id)
-    )
-    return await _users_page(
-        services, newest_first(statement, col(Follow.created_at), col(Follow.follower_id), request), request
+    return await _follow_list(
+        services, user_id, request, listed=col(Follow.follower_id), owner=col(Follow.followee_id)
     )
 
 

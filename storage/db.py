@@ -126,6 +126,12 @@ def is_retryable_conflict(error: BaseException) -> bool:
     return code in _RETRYABLE_MYSQL_ERRORS or "database is locked" in str(error.orig)
 
 
+async def insert_row(session: AsyncSession, table: Table, **values: Any) -> int:
+    """Insert one row; its new id."""
+    result = await session.execute(table.insert().values(**values))
+    return int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+
+
 async def insert_ignore(session: AsyncSession, table: Table, values: Mapping[str, Any]) -> bool:
     """Insert one row unless a unique key already holds it; True when a row was inserted.
 
