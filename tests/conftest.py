@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from manage import migrate
 from settings import Settings
+from storage import clips
 from storage.db import create_engine
 from storage.models import metadata
 from storage.services import Services
@@ -227,3 +228,11 @@ def bucket_name(request: pytest.FixtureRequest) -> str:
     """A bucket of its own for each test (S3 names: lowercase, 3-63 characters)."""
     digest = abs(hash(request.node.nodeid)) % 10**12
     return f"test-{digest}"
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A real 2-second H.264 MP4, 320x240."""
+    path = tmp_path_factory.mktemp("clips") / "bear.mp4"
+    clips.make_test_video(path, seconds=2, size="320x240")
+    return path.read_bytes()

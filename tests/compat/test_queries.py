@@ -1,0 +1,58 @@
+"""The REST routes batch like the GraphQL API: SQL statements per request do not grow with the list."""
+
+from __future__ import annotations
+
+import httpx
+
+from storage.services import Services
+from tests.conftest import StatementCounter
+from tests.support.factories import add_comments, add_messages, add_video
+from tests.support.rest import ok, register
+
+T0 = 1_700_000_000_000
+
+
+async def statements_for(
+    client: httpx.AsyncClient, counter: StatementCounter, path: str, params: dict[str, object]
+) -> int:
+    counter.reset()
+    await ok(client, "GET", path, params)
+    return counter.count
+
+
+async def test_feed_statements_do_not_grow_with_the_page(
+    client: httpx.AsyncClient, services: Services, sql_counter: StatementCounter
+) -> None:
+    authors = [await register(client, f"author{index}") for index in range(30)]
+    _, token = await register(client, "viewer")
+    await add_video(services, authors[0][0], "first", T0)
+    one = await statements_for(client, sql_counter, "/feed/", {"token": token})
+    for index, (author, _) in enumerate(authors[1:], start=1):
+        await add_video(services, author, f"v{index}", T0 + index)
+    thirty = await statements_for(client, sql_counter, "/feed/", {"token": token})
+    assert one == thirty
+    assert thirty <= 6
+
+
+async def test_list_statements_do_not_grow_with_the_list(
+    client: httpx.AsyncClient, services: Services, sql_counter: StatementCounter
+) -> None:
+    alice, token = await register(client, "alice")
+    bob, _ = await register(client, "bob")
+    video = await add_video(services, alice, "clip", T0)
+    await add_comments(services, video, [bob], 2, T0)
+    await add_messages(services, alice, bob, 2, start_ms=T0)
+    small = {
+        "/comment/list/": await statements_for(client, sql_counter, "/comment/list/", {"video_id": video}),
+        "/message/chat/": await statements_for(
+            client, sql_counter, "/message/chat/", {"token": token, "to_user_id": bob}
+        ),
+    }
+    await add_comments(services, video, [bob], 90, T0 + 10)
+    await add_messages(services, alice, bob, 90, start_ms=T0 + 10)
+    assert (
+        await statements_for(client, sql_counter, "/comment/list/", {"video_id": video})
+        == small["/comment/list/"]
+    )
+    chat = await statements_for(client, sql_counter, "/message/chat/", {"token": token, "to_user_id": bob})
+    assert chat == small["/message/chat/"]

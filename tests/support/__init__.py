@@ -1,0 +1,1 @@
+"""What the tests (and the benchmarks) share: factories, clients for each face, media, clocks."""
