@@ -55,8 +55,10 @@ def action_type(*choices: int, description: str) -> Param:
     return Param("action_type", Kind.ACTION, required=True, choices=choices, description=description)
 
 
-def _credentials(path: str, summary: str, operation: str, handler: Handler) -> RouteSpec:
-    password = text("password", "password_max", description="At least `password_min` characters.")
+def _credentials(
+    path: str, summary: str, operation: str, handler: Handler, password_rule: str = ""
+) -> RouteSpec:
+    password = text("password", "password_max", description=password_rule)
     return RouteSpec(
         path,
         ACTION,
@@ -121,8 +123,14 @@ ROUTES: tuple[RouteSpec, ...] = (
         failure_defaults={"video_list": []},
     ),
     _credentials(
-        "/user/register/", "Create an account; the token works at once.", "register", handlers.register
+        "/user/register/",
+        "Create an account; the token works at once.",
+        "register",
+        handlers.register,
+        password_rule="At least `password_min` characters.",
     ),
+    # Sign-in checks only that the password is present and bounded: a password set under an older,
+    # lower minimum still signs in.
     _credentials("/user/login/", "Sign in.", "login", handlers.login),
     RouteSpec(
         "/user/",
