@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 
+from bench.seed import ensure_database
 from core.clock import now_ms
 from manage import migrate
 from resolvers.auth import issue_token
@@ -262,6 +263,7 @@ async def _run() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-graphql-") as workdir:
         data_dir = Path(workdir)
         settings = _settings(data_dir, database_url)
+        await ensure_database(settings.effective_database_url)
         await asyncio.to_thread(migrate, settings)
         services = Services.open(settings)
         try:

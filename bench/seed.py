@@ -233,7 +233,7 @@ def bench_settings(database_url: str, data_dir: Path, jwt_secret: str) -> Settin
     )
 
 
-async def _ensure_database(url: str) -> None:
+async def ensure_database(url: str) -> None:
     """Create the MySQL/MariaDB database the URL names (utf8mb4) when it does not exist yet."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "mysql" or not parsed.database:
@@ -289,7 +289,7 @@ async def seed(
 ) -> Seeded:
     """Migrate the database, empty its tables and fill them; returns the timings."""
     url = settings.effective_database_url
-    await _ensure_database(url)
+    await ensure_database(url)
     began = time.perf_counter()
     await asyncio.to_thread(migrate, settings)
     result = Seeded(scale, now_ms or time.time_ns() // 1_000_000)

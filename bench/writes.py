@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from core.clock import iso_from_ms
 
 WRITE_SHARE = 0.10  # of the reads the server under test answered
-WRITERS = 8  # writes in flight at most
+WRITERS = 32  # writes in flight at most
 PUBLISH_EVERY_SECONDS = 2.0
 HEAD_SHARE = 0.7
 STALE_EXAMPLES = 5
