@@ -27,9 +27,8 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 
-from bench.seed import ensure_database
+from bench.seed import ensure_database, migrate_quietly
 from core.clock import now_ms
-from manage import migrate
 from resolvers.auth import issue_token
 from schema import schema
 from schema.context import build_context
@@ -264,7 +263,7 @@ async def _run() -> None:
         data_dir = Path(workdir)
         settings = _settings(data_dir, database_url)
         await ensure_database(settings.effective_database_url)
-        await asyncio.to_thread(migrate, settings)
+        await asyncio.to_thread(migrate_quietly, settings)
         services = Services.open(settings)
         try:
             await _empty(services)

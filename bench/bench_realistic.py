@@ -55,6 +55,7 @@ OLDER_PAGES = 20  # pages 2..21 of the feed
 PAGE_SIZE = 30
 CHAT_PAIRS = 100
 RSS_TOP_UP_SECONDS = 90
+WARM_UP_SECONDS = 4
 STARTUP_SECONDS = 30
 
 
@@ -333,7 +334,8 @@ async def _measure(
     ctx: Context,
     label: str,
 ) -> None:
-    before = (await server.stats(ctx.client, reset=True))["total"]
+    await server.stats(ctx.client, reset=True)
+    before = (await ctx.app.stats(ctx.client))["total"]
     stop = asyncio.Event()
     writing = None
     if face:
@@ -345,10 +347,11 @@ async def _measure(
         stop.set()
         report = await writing if writing else None
     stats = await server.stats(ctx.client)
-    if server.name == "app":
-        for mark in RSS_MARKS:
-            if before < mark <= stats["total"]:
-                ctx.rss_phase[mark] = label
+    after = (await ctx.app.stats(ctx.client))["total"]
+    for mark in RSS_MARKS:  # when the measured app worker served its 10,000th and 20,000th request
+        if before < mark <= after:
+            side = "" if server is ctx.app else f", {server.name} side: the app served writes only"
+            ctx.rss_phase[mark] = label + side
     into.requests += int(result["requests"])
     into.seconds += result["duration_us"] / 1e6
     into.p50s.append((int(result["requests"]), result["p50_us"] / 1e6))
@@ -364,6 +367,7 @@ async def _measure(
 @dataclass(slots=True)
 class Context:
     client: httpx.AsyncClient
+    app: Server  # the app worker under test
     writer: Writer
     workdir: Path
     connections: int
@@ -445,7 +449,7 @@ async def _run() -> None:
             async with _serve("handwritten", "bench.instrument:handwritten_app", base_env, workdir) as base:
                 same = await _same_json(client, app, base, plan, workdir)
                 writer = Writer(plan, database_url, [app.base, app2.base])
-                ctx = Context(client, writer, workdir, connections)
+                ctx = Context(client, app, writer, workdir, connections)
                 try:
                     results = await _workloads(ctx, app, base, seconds, rounds)
                     rss = await _rss(ctx, app, base, seconds)
@@ -460,15 +464,15 @@ async def _workloads(
 ) -> list[tuple[Workload, Measured, Measured]]:
     warm = Measured()
     for server in (app, base):  # first touches of the database and code paths, not measured
-        await _measure(server, "feed", "GET /douyin/feed/", "", 2, warm, ctx, "warm-up")
+        await _measure(server, "feed", "GET /douyin/feed/", "", WARM_UP_SECONDS, warm, ctx, "warm-up")
     results = []
     for workload in WORKLOADS:
         mine, theirs = Measured(), Measured()
         app_side = (app, workload.app_mode, workload.app_route, workload.app_face, mine)
         base_side = (base, workload.base_mode, workload.base_route, workload.base_face, theirs)
         order = [app_side, base_side, base_side, app_side][: 2 * rounds]
+        print(f"  {workload.name}: " + ", ".join(side[0].name for side in order), flush=True)
         for server, mode, route, face, into in order:
-            print(f"  {workload.name}: {server.name} ...", flush=True)
             face = face if workload.writes else ""
             await _measure(server, mode, route, face, seconds / rounds, into, ctx, workload.name)
         results.append((workload, mine, theirs))

@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from argon2 import PasswordHasher
 from sqlalchemy import Table, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from manage import migrate
+from manage import alembic_config
 from settings import Settings
 from storage.models import Comment, Favorite, Follow, Message, User, Video, table_of
 
@@ -227,6 +228,13 @@ def _messages(rng: random.Random, scale: Scale, now_ms: int) -> list[dict[str, A
     return rows
 
 
+def migrate_quietly(settings: Settings) -> None:
+    """The project's migrations to head (manage.migrate), without Alembic's logging set-up."""
+    config = alembic_config(settings.effective_database_url)
+    config.attributes["skip_logging_config"] = True
+    command.upgrade(config, "head")
+
+
 def bench_settings(database_url: str, data_dir: Path, jwt_secret: str) -> Settings:
     return Settings(
         env="production", jwt_secret=jwt_secret, data_dir=data_dir, database_url=database_url, seed_demo=False
@@ -241,12 +249,13 @@ async def ensure_database(url: str) -> None:
     server = create_async_engine(parsed.set(database=""))
     try:
         async with server.begin() as connection:
-            await connection.execute(
-                text(
-                    f"CREATE DATABASE IF NOT EXISTS `{parsed.database}` "
-                    "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-                )
+            found = await connection.execute(
+                text("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = :name"),
+                {"name": parsed.database},
             )
+            if found.first() is None:  # (IF NOT EXISTS would log a note when it does)
+                charset = "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                await connection.execute(text(f"CREATE DATABASE `{parsed.database}` {charset}"))
     finally:
         await server.dispose()
 
@@ -291,7 +300,7 @@ async def seed(
     url = settings.effective_database_url
     await ensure_database(url)
     began = time.perf_counter()
-    await asyncio.to_thread(migrate, settings)
+    await asyncio.to_thread(migrate_quietly, settings)
     result = Seeded(scale, now_ms or time.time_ns() // 1_000_000)
     result.timings["migrate"] = time.perf_counter() - began
 
