@@ -1,9 +1,11 @@
-"""Throughput and latency of the GraphQL API and the REST shim over a realistic data set.
+"""Throughput and latency of the GraphQL API and the REST shim over a small data set (50 users, 300 videos).
 
-In-process: one signed-in feed page (30 videos with author, counts, viewerHasLiked and
-author.viewerIsFollowing) through `schema.execute`, with the SQL statements it costs. Over HTTP: the server
-as in production (`manage.py serve`, uvicorn, one worker, SQLite) on a free loopback port, loaded by an
-async client in this process with 32 connections for a few seconds per request kind.
+In-process (the micro-benchmark): one signed-in feed page of 30 and of 100 videos (with author, counts,
+viewerHasLiked and author.viewerIsFollowing) through `schema.execute`: pages per second, the time per
+resolved field and the SQL statements a page costs. Over HTTP: the server as in production
+(`manage.py serve`, uvicorn, one worker) on a free loopback port, loaded with 32 connections for a few
+seconds per request kind by wrk when it is installed, else by an async client in this process.
+The realistic comparison with hand-written routes is bench_realistic.py.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 
+from bench.seed import ensure_database, migrate_quietly
 from core.clock import now_ms
-from manage import migrate
 from resolvers.auth import issue_token
 from schema import schema
 from schema.context import build_context
@@ -93,7 +95,18 @@ async def _fill(services: Services) -> int:
     return viewer
 
 
-async def _in_process(services: Services, token: str, rounds: int = 300) -> None:
+def resolved_fields(value: Any) -> int:
+    """Fields in a result: every key of every object, nested ones included."""
+    if isinstance(value, dict):
+        return len(value) + sum(resolved_fields(item) for item in value.values())
+    if isinstance(value, list):
+        return sum(resolved_fields(item) for item in value)
+    return 0
+
+
+async def _in_process(services: Services, token: str, rounds: int = 200) -> None:
+    """The signed-in feed page through `schema.execute`, for 30 and for 100 videos: its speed, the time
+    per resolved field and the SQL statements it costs."""
     statements = 0
 
     def _count(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -102,20 +115,28 @@ async def _in_process(services: Services, token: str, rounds: int = 300) -> None
             statements += 1
 
     event.listen(services.db.engine.sync_engine, "before_cursor_execute", _count)
-    timings: list[float] = []
-    for _ in range(rounds):
-        context = await build_context(services, request=None, token=token)
-        started = time.perf_counter()
-        result = await schema.execute(FEED, variable_values={"first": 30}, context_value=context)
-        timings.append(time.perf_counter() - started)
-        assert result.errors is None, result.errors
-    event.remove(services.db.engine.sync_engine, "before_cursor_execute", _count)
-    print(
-        f"  in-process feed page (30 videos, signed in): {rounds / sum(timings):8.0f} ops/s   "
-        f"p50 {statistics.median(timings) * 1000:6.2f} ms   "
-        f"p95 {statistics.quantiles(timings, n=20)[-1] * 1000:6.2f} ms   "
-        f"{statements / rounds:.1f} SQL statements per page"
-    )
+    try:
+        for first in (30, 100):
+            statements = 0
+            timings: list[float] = []
+            fields = 0
+            for _ in range(rounds):
+                context = await build_context(services, request=None, token=token)
+                started = time.perf_counter()
+                result = await schema.execute(FEED, variable_values={"first": first}, context_value=context)
+                timings.append(time.perf_counter() - started)
+                assert result.errors is None, result.errors
+                fields = resolved_fields(result.data)
+            p50 = statistics.median(timings)
+            rate = rounds / sum(timings)
+            print(
+                f"  in-process feed page ({first:3d} videos, signed in): {rate:6.0f} ops/s   "
+                f"p50 {p50 * 1000:6.2f} ms   p95 {statistics.quantiles(timings, n=20)[-1] * 1000:6.2f} ms   "
+                f"{p50 / fields * 1e6:5.2f} µs per resolved field ({fields} fields)   "
+                f"{statements / rounds:.1f} SQL statements per page"
+            )
+    finally:
+        event.remove(services.db.engine.sync_engine, "before_cursor_execute", _count)
 
 
 @dataclass(frozen=True)
@@ -241,7 +262,8 @@ async def _run() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-graphql-") as workdir:
         data_dir = Path(workdir)
         settings = _settings(data_dir, database_url)
-        await asyncio.to_thread(migrate, settings)
+        await ensure_database(settings.effective_database_url)
+        await asyncio.to_thread(migrate_quietly, settings)
         services = Services.open(settings)
         try:
             await _empty(services)
