@@ -33,8 +33,9 @@ from resolvers.auth import issue_token
 from schema import schema
 from schema.context import build_context
 from settings import Settings
-from storage.models import Favorite, Follow, User, Video, metadata
+from storage.models import metadata
 from storage.services import Services
+from tests.support.factories import add_follows, add_likes, add_users, add_videos
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-0123456789abcdef0123"
@@ -69,30 +70,17 @@ async def _empty(services: Services) -> None:
 
 async def _fill(services: Services) -> int:
     """Users, videos, likes and follows; returns the viewer's id."""
-    async with services.db.write() as session:
-        users = [User(name=f"user{i}", password_hash="-") for i in range(USERS)]
-        session.add_all(users)
-        await session.flush()
-        ids = [user.id for user in users if user.id is not None]
-        start = now_ms() - VIDEOS * 1000
-        videos = [
-            Video(
-                author_id=ids[i % USERS],
-                title=f"video {i}",
-                play_key=f"videos/{i}.mp4",
-                cover_key=f"covers/{i}.jpg",
-                created_at=start + i * 1000,
-            )
-            for i in range(VIDEOS)
-        ]
-        session.add_all(videos)
-        await session.flush()
-        viewer = ids[0]
-        session.add_all(Follow(follower_id=viewer, followee_id=other) for other in ids[1:USERS:3])
-        session.add_all(
-            Favorite(user_id=viewer, video_id=video.id) for video in videos[::4] if video.id is not None
+    accounts = await add_users(services, USERS)
+    start = now_ms() - VIDEOS * 1000
+    videos: list[int] = []
+    for index, author in enumerate(accounts):  # interleaved: the feed alternates authors
+        videos += await add_videos(
+            services, author, VIDEOS // USERS, start_ms=start + index * 1000, step_ms=USERS * 1000
         )
-    return viewer
+    viewer = accounts[0]
+    await add_follows(services, [(viewer, other) for other in accounts[1:USERS:3]])
+    await add_likes(services, viewer, videos[::4])
+    return viewer.id
 
 
 def resolved_fields(value: Any) -> int:

@@ -12,12 +12,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from jose import jwt
+from sqlalchemy import select
 
 from core.clock import now_ms
 from resolvers.auth import issue_token
 from storage.counters import add_to_counters
 from storage.db import insert_row
-from storage.models import Comment, Follow, Message, User, Video, table_of
+from storage.models import Comment, Favorite, Follow, Message, User, Video, table_of
 from storage.services import Services
 
 T0 = 1_700_000_000_000  # a fixed time, so lists order the same in every run
@@ -157,6 +158,23 @@ async def add_messages(
                 content=content,
                 created_at=start_ms + index,
             )
+
+
+async def add_likes(services: Services, user: UserRef, video_ids: Iterable[int]) -> None:
+    """Likes by one user, with every counter they move (the video's, the user's, each author's)."""
+    user_id = _id(user)
+    videos = table_of(Video)
+    async with services.db.write() as session:
+        for index, video_id in enumerate(video_ids):
+            await insert_row(
+                session, table_of(Favorite), user_id=user_id, video_id=video_id, created_at=T0 + index
+            )
+            author_id = (
+                await session.execute(select(videos.c.author_id).where(videos.c.id == video_id))
+            ).scalar_one()
+            await add_to_counters(session, videos, video_id, favorite_count=1)
+            await add_to_counters(session, table_of(User), user_id, favorite_count=1)
+            await add_to_counters(session, table_of(User), author_id, total_favorited=1)
 
 
 def expired_token(services: Services, user: UserRef) -> str:
