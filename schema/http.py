@@ -78,6 +78,14 @@ class GraphQLView(GraphQL[Context, None]):
         http_request = request if isinstance(request, Request) else None
         return await build_context(self.services, request=http_request, token=bearer_token(request))
 
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson refuses invalid UTF-8 and nesting past 1024 levels as bad JSON (never a RecursionError);
+        a body that is JSON but not an operation (or a batch, refused as such) is refused here too."""
+        decoded = orjson.loads(data)
+        if not isinstance(decoded, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object with a `query`")
+        return decoded
+
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
