@@ -203,16 +203,30 @@ class S3ObjectStore:
         safe_key(key)
         await self.ensure_bucket()
         try:
-            await asyncio.to_thread(
-                self.client.fput_object,
-                self.bucket,
-                key,
-                str(path),
-                content_type=content_type,
-                metadata={"Cache-Control": IMMUTABLE},
-            )
+            try:
+                await self._put(key, path, content_type)
+            except S3Error as error:
+                if error.code != "NoSuchBucket":
+                    raise
+                # The store came back empty (restarted, or the bucket was removed): make the bucket
+                # again now, on the failing call, rather than when a readiness probe happens to run.
+                self._ready = False
+                await self.ensure_bucket()
+                await self._put(key, path, content_type)
+        except ObjectStoreError:
+            raise
         except Exception as error:
             raise ObjectStoreError(f"could not store {key}: {error}") from error
+
+    async def _put(self, key: str, path: Path, content_type: str) -> None:
+        await asyncio.to_thread(
+            self.client.fput_object,
+            self.bucket,
+            key,
+            str(path),
+            content_type=content_type,
+            metadata={"Cache-Control": IMMUTABLE},
+        )
 
     async def delete(self, key: str) -> None:
         try:

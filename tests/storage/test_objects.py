@@ -179,6 +179,20 @@ async def test_s3_store_creates_a_public_bucket_and_serves_objects_with_their_ty
     assert not await store.exists("videos/x/a.webm")
 
 
+async def test_s3_store_makes_the_bucket_again_when_the_store_comes_back_empty(
+    tmp_path: Path, s3_endpoint: S3Endpoint, bucket_name: str, payload_file: Path
+) -> None:
+    store = s3_store(tmp_path, s3_endpoint, bucket_name)
+    await store.put_file("videos/x/a.mp4", payload_file, "video/mp4")
+    # The object store restarts empty: the bucket and everything in it are gone.
+    await store.delete("videos/x/a.mp4")
+    store.client.remove_bucket(bucket_name)
+    await store.put_file("videos/x/b.mp4", payload_file, "video/mp4")
+    assert await store.read("videos/x/b.mp4") == PAYLOAD
+    async with httpx.AsyncClient() as http:  # public again, as phones fetch it
+        assert (await http.get(store.url("videos/x/b.mp4", "http://ignored"))).content == PAYLOAD
+
+
 async def test_s3_public_url_setting_sets_the_host_phones_use(
     tmp_path: Path, s3_endpoint: S3Endpoint, bucket_name: str
 ) -> None:
