@@ -45,13 +45,18 @@ async def _check(probe: Callable[[], Awaitable[None]]) -> str | None:
 
 
 async def readyz(request: Request) -> Response:
+    """Which parts answer: names and ok/failed only (hosts, ports and driver messages are for the log,
+    not for whoever can reach this route)."""
     services: Services = request.app.state.services
     names = ("database", "cache", "objects")
     results = await asyncio.gather(
         _check(services.db.ping), _check(services.cache.ping), _check(services.objects.ping)
     )
-    checks = {name: error or "ok" for name, error in zip(names, results, strict=True)}
     failed = [name for name, error in zip(names, results, strict=True) if error]
+    for name, error in zip(names, results, strict=True):
+        if error:
+            log.warning("readiness: %s failed: %s", name, error)
+    checks = {name: "failed" if name in failed else "ok" for name in names}
     body = {"status": "unavailable" if failed else "ok", "checks": checks, "failed": failed}
     return JSONResponse(body, status_code=503 if failed else 200)
 
