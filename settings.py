@@ -14,7 +14,10 @@ DEFAULT_JWT_SECRET = "insecure-development-secret-change-me"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+    # A refused start names the setting and the rule, never the value read (it may be a secret).
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", case_sensitive=False, hide_input_in_errors=True
+    )
 
     env: Literal["development", "test", "production"] = "production"
     host: str = "0.0.0.0"

@@ -88,3 +88,14 @@ def test_the_limits_table_imports_only_the_standard_library() -> None:
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert {name.split(".")[0] for name in imported} - {"__future__"} <= sys.stdlib_module_names
+
+
+def test_a_refused_start_never_prints_the_values_it_read() -> None:
+    short_secret = "s3cr3t-ab"
+    with pytest.raises(ValueError, match="16 characters") as refused:
+        Settings(env="production", jwt_secret=short_secret, s3_secret_key="minio-secret-key")
+    assert short_secret not in str(refused.value)
+    assert "minio-secret-key" not in str(refused.value)
+    with pytest.raises(ValueError, match="port") as malformed:
+        Settings(env="test", jwt_secret="x" * 32, port="hunter2-not-a-port")
+    assert "hunter2" not in str(malformed.value)
