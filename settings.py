@@ -61,7 +61,10 @@ class Settings(BaseSettings):
     login_max_failures: int = 10
     login_failure_window_seconds: int = 300
 
-    graphiql: bool = True
+    # GraphiQL on GET /graphql, and schema introspection (which GraphiQL needs): unset means on, except
+    # with ENV=production, where they are off unless enabled here.
+    graphiql: bool | None = None
+    introspection: bool | None = None
     # Web front ends on other origins that may call the API from a browser: comma-separated origins
     # (https://app.example.com), or * for any; empty: same-origin only.
     cors_origins: str = ""
@@ -125,6 +128,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'douyin.db').resolve()}"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.env != "production"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        if self.introspection is not None:
+            return self.introspection
+        return self.graphiql_enabled
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -96,7 +96,7 @@ def create_graphql_app(services: Services) -> ASGIApp:
     settings = services.settings
     view = GraphQLView(
         services,
-        graphql_ide="graphiql" if settings.graphiql else None,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
         multipart_uploads_enabled=True,
     )
     limit_for = upload_or_body_limit(settings.upload_max_bytes, settings.max_request_body_bytes)

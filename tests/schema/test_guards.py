@@ -9,6 +9,7 @@ import httpx
 import pytest
 from graphql import ASTValidationRule, ValidationContext, get_introspection_query
 
+from app import create_app
 from schema import schema
 from schema.context import build_context
 from schema.guards import limit_rules
@@ -157,7 +158,9 @@ async def test_documents_are_validated_once_with_limits_on(
     # depth rule the guard rails add counts validations. The limit rules are built once, so the
     # validation cache (keyed on the rule classes) hits for a document it has seen.
     settings = services.settings
-    depth_rule = limit_rules(settings.max_query_depth, settings.max_query_aliases)[0]
+    depth_rule = limit_rules(
+        settings.max_query_depth, settings.max_query_aliases, settings.introspection_enabled
+    )[0]
     validations = 0
     original_init = depth_rule.__init__
 
@@ -181,3 +184,26 @@ async def test_graphiql_introspection_passes_the_limits(client: httpx.AsyncClien
     body = await gql(client, get_introspection_query(descriptions=True))
     assert "errors" not in body
     assert body["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "served"),
+    [({"env": "production"}, False), ({"env": "production", "graphiql": True}, True), ({}, True)],
+    ids=["production", "production-enabled", "development"],
+)
+async def test_graphiql_and_introspection_are_off_in_production_unless_enabled(
+    services: Services, overrides: dict[str, object], served: bool
+) -> None:
+    services.settings = services.settings.model_copy(update=overrides)
+    transport = httpx.ASGITransport(app=create_app(services=services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        page = await http.get("/graphql", headers={"Accept": "text/html"})
+        introspection = await gql(http, "{ __schema { queryType { name } } }")
+        typename = await gql(http, "{ __typename }")
+    assert (page.status_code == 200) is served
+    if served:
+        assert introspection["data"]["__schema"]["queryType"]["name"] == "Query"
+    else:
+        assert page.status_code == 404
+        assert {error["extensions"]["code"] for error in introspection["errors"]} == {"FORBIDDEN"}
+    assert typename == {"data": {"__typename": "Query"}}
