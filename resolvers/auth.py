@@ -20,7 +20,7 @@ from sqlmodel import col
 
 from resolvers.errors import DomainError, ErrorCode, bad_input, unauthenticated
 from resolvers.passwords import hash_password, verify_password
-from resolvers.validation import check_length, check_text
+from resolvers.validation import check_length, check_name, check_text, normalise_name
 from settings import Settings
 from storage.db import insert_row
 from storage.models import User, table_of
@@ -71,16 +71,16 @@ def _check_sign_in_fields(settings: Settings, username: str, password: str) -> N
             raise bad_input(f"{name} is not valid Unicode text")
 
 
-def _check_credentials_shape(settings: Settings, username: str, password: str) -> None:
-    check_text("username", username, settings.username_min, settings.username_max)
-    if username != username.strip():
-        raise bad_input("username must not start or end with spaces")
+def _check_credentials_shape(settings: Settings, username: str, password: str) -> str:
+    """The name to store (normalised); BAD_USER_INPUT for a name or password that may not be."""
+    name = check_name("username", username, settings.username_min, settings.username_max)
     check_text("password", password, settings.password_min, settings.password_max)
+    return name
 
 
 async def register(services: Services, username: str, password: str) -> tuple[User, str]:
     settings = services.settings
-    _check_credentials_shape(settings, username, password)
+    username = _check_credentials_shape(settings, username, password)
     password_hash = await hash_password(password)
     try:
         async with services.db.write() as session:
@@ -111,6 +111,7 @@ def _failures_key(username: str) -> str:
 async def login(services: Services, username: str, password: str) -> tuple[User, str]:
     settings = services.settings
     _check_sign_in_fields(settings, username, password)
+    username = normalise_name(username)
     # Attempts are counted per name in the shared cache (Redis when configured), so password guessing
     # against one account is throttled across every worker. Each attempt is counted before its password
     # is checked, atomically, and refused when the count is over the limit: concurrent guesses cannot

@@ -4,6 +4,7 @@ characters, valid Unicode)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from resolvers.errors import bad_input
 
@@ -43,3 +44,20 @@ def check_text(name: str, value: str, minimum: int, maximum: int, *, multiline: 
             raise bad_input(f"{name} is not valid Unicode text")
         raise bad_input(f"{name} must not contain control characters")
     return value
+
+
+def normalise_name(value: str) -> str:
+    """Names compare as people read them: NFC, so one spelling of "é" is the same name as the other."""
+    return unicodedata.normalize("NFC", value)
+
+
+def check_name(name: str, value: str, minimum: int, maximum: int) -> str:
+    """A name others see and type: acceptable text, normalised, with no invisible format characters
+    (zero-width spaces and joiners, bidi overrides) that would let two names look the same."""
+    normalised = normalise_name(value)
+    check_text(name, normalised, minimum, maximum)
+    if normalised != normalised.strip():
+        raise bad_input(f"{name} must not start or end with spaces")
+    if any(unicodedata.category(character) == "Cf" for character in normalised):
+        raise bad_input(f"{name} must not contain invisible formatting characters")
+    return normalised

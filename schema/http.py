@@ -7,6 +7,8 @@ encoded with orjson.
 
 from __future__ import annotations
 
+import json
+
 import orjson
 from cross_web import HTTPException
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -79,9 +81,16 @@ class GraphQLView(GraphQL[Context, None]):
         return await build_context(self.services, request=http_request, token=bearer_token(request))
 
     def decode_json(self, data: str | bytes) -> object:
-        """orjson refuses invalid UTF-8 and nesting past 1024 levels as bad JSON (never a RecursionError);
-        a body that is JSON but not an operation (or a batch, refused as such) is refused here too."""
-        decoded = orjson.loads(data)
+        """Bad JSON, invalid UTF-8 and nesting too deep to decode are refused as bad JSON (never a
+        RecursionError); so is JSON that is not an operation (a batch is refused as such later)."""
+        try:
+            decoded = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            # JSON allows escapes of lone surrogates, which orjson refuses: those reach the input checks.
+            try:
+                decoded = json.loads(data)
+            except (RecursionError, UnicodeDecodeError) as error:
+                raise HTTPException(400, "Unable to parse request body as JSON") from error
         if not isinstance(decoded, dict | list):
             raise HTTPException(400, "The request body must be a JSON object with a `query`")
         return decoded

@@ -72,3 +72,32 @@ async def test_rest_refuses_control_characters_with_a_clear_status(client: httpx
     assert body["status_code"] != 0
     assert "control characters" in body["status_msg"]
     assert body["token"] == ""
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ad\u200bmin", "ad\u200dmin", "\u202eevil", "admin\u2066", "\ufeffbom"],
+    ids=["zero-width-space", "zero-width-joiner", "right-to-left-override", "isolate", "byte-order-mark"],
+)
+async def test_names_with_invisible_formatting_are_refused(client: httpx.AsyncClient, name: str) -> None:
+    assert await error_codes(client, REGISTER, {"u": name, "p": "secret-password"}) == ["BAD_USER_INPUT"]
+    body = (
+        await client.post("/douyin/user/register/", data={"username": name, "password": "secret1"})
+    ).json()
+    assert body["status_code"] == 2
+    assert "invisible" in body["status_msg"]
+
+
+async def test_names_are_stored_in_one_normal_form_and_sign_in_either_way(client: httpx.AsyncClient) -> None:
+    decomposed, composed = "Jose\u0301", "Jos\u00e9"
+    registered = await data_of(client, REGISTER, {"u": decomposed, "p": "secret-password"})
+    assert registered["register"]["user"]["name"] == composed
+    # The other spelling is the same name: taken, and it signs in.
+    assert await error_codes(client, REGISTER, {"u": composed, "p": "secret-password"}) == ["CONFLICT"]
+    for spelling in (decomposed, composed):
+        body = (
+            await client.post(
+                "/douyin/user/login/", data={"username": spelling, "password": "secret-password"}
+            )
+        ).json()
+        assert body["status_code"] == 0, body
