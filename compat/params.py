@@ -99,8 +99,15 @@ def _parse_action(param: Param, value: RawValue) -> int:
     return number
 
 
+# What Starlette's query and form parsers put in place of bytes that are not UTF-8.
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
 def _parse_text(param: Param, value: RawValue, settings: Settings) -> str:
     text = _text_of(param, value)
+    if REPLACEMENT_CHARACTER in text:
+        # Stored as sent, it would be a different text from the one the client meant.
+        raise bad_parameter(f"{param.name} is not valid UTF-8 text")
     limit = param.max_length(settings)
     if limit is not None and len(text) > limit:
         raise bad_parameter(f"{param.name} must be at most {limit} characters")

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from starlette.datastructures import UploadFile
 
@@ -113,3 +114,19 @@ def test_latest_time_never_fails() -> None:
     assert parse(latest_time, None) == NOW
     assert parse(latest_time, "nonsense") == NOW
     assert parse(latest_time, "1677758442") == 1_677_758_442_000
+
+
+@pytest.mark.parametrize("where", ["query", "form"])
+async def test_text_that_is_not_utf8_is_refused_not_stored_garbled(
+    client: httpx.AsyncClient, where: str
+) -> None:
+    """Starlette decodes bytes that are not UTF-8 as U+FFFD; storing that would keep a text nobody sent."""
+    garbled = "username=al%FFice&password=secret1"
+    if where == "query":
+        response = await client.post(f"/douyin/user/register/?{garbled}")
+    else:
+        headers = {"content-type": "application/x-www-form-urlencoded"}
+        response = await client.post("/douyin/user/register/", content=garbled, headers=headers)
+    body = response.json()
+    assert (body["status_code"], body["status_msg"]) == (2, "username is not valid UTF-8 text")
+    assert body["token"] == ""
