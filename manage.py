@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import os
 from pathlib import Path
 
 import uvicorn
 from alembic import command
 from alembic.config import Config
 
+from core.logs import configure_logging, logging_config
+from core.metrics import prepare_multiprocess_dir
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent
@@ -43,15 +45,18 @@ def main() -> None:
     parser.add_argument("command", choices=["migrate", "seed", "serve"])
     args = parser.parse_args()
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     if args.command == "migrate":
         migrate(settings)
     elif args.command == "seed":
         if settings.seed_demo and asyncio.run(_seed(settings)):
             print("demo content loaded")
     else:
+        # Metrics in prometheus_client's multiprocess mode, so that any worker's /metrics counts them all:
+        # the directory is emptied now, before the workers start (they inherit the variable).
+        metrics_dir = Path(settings.prometheus_multiproc_dir or settings.data_dir / "metrics").resolve()
+        prepare_multiprocess_dir(metrics_dir)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         uvicorn.run(
             "app:create_app",
             factory=True,
@@ -59,6 +64,9 @@ def main() -> None:
             port=settings.port,
             workers=settings.workers,
             log_level=settings.log_level,
+            log_config=logging_config(settings.log_level, settings.log_format),
+            # The request line (core/observe.py) replaces the access log, which prints query strings.
+            access_log=False,
             proxy_headers=True,
         )
 
