@@ -1,8 +1,14 @@
 """A small OTLP/HTTP trace receiver on loopback (tests and the tracing benchmark): decodes each
-`ExportTraceServiceRequest` (opentelemetry-proto) and keeps what it received."""
+`ExportTraceServiceRequest` (opentelemetry-proto) and keeps what it received.
+
+In a thread of the caller (`otlp_receiver()`), or in a process of its own (`python -m tests.support.otlp`,
+which prints its URL and answers `GET /received` with the counts), so that a benchmark does not charge
+the collector's decoding to the app.
+"""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -69,8 +75,29 @@ class Receiver:
 def otlp_receiver() -> Iterator[Receiver]:
     """A receiver at `receiver.url` (the OTEL_EXPORTER_OTLP_ENDPOINT to give) until the block ends."""
     receiver = Receiver()
+    server = _server(receiver)
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
+
+def _server(receiver: Receiver) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            with receiver.lock:
+                body = json.dumps({"requests": receiver.requests, "spans": len(receiver.spans)}).encode()
+            self.send_response(200 if self.path == "/received" else 404)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             if self.path != "/v1/traces":
@@ -88,13 +115,14 @@ def otlp_receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: object) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+
+def main() -> None:
+    server = _server(Receiver())
+    print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
