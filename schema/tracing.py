@@ -31,13 +31,18 @@ def span_name(operation_type: str, operation_name: str | None) -> str:
     return f"{operation_type} {label}"
 
 
+def _attributes(operation_type: str, operation_name: str | None, digest: str) -> dict[str, str]:
+    attributes = {"graphql.operation.type": operation_type}
+    if operation_name:
+        attributes["graphql.operation.name"] = operation_name[:_NAME_LIMIT]
+    if digest:
+        attributes["graphql.document.sha256"] = digest
+    return attributes
+
+
 def _annotate(span: Span, operation_type: str, operation_name: str | None, digest: str) -> None:
     span.update_name(span_name(operation_type, operation_name))
-    span.set_attribute("graphql.operation.type", operation_type)
-    if operation_name:
-        span.set_attribute("graphql.operation.name", operation_name[:_NAME_LIMIT])
-    if digest:
-        span.set_attribute("graphql.document.sha256", digest)
+    span.set_attributes(_attributes(operation_type, operation_name, digest))
 
 
 def first_code(errors: list[GraphQLError] | None) -> str | None:
@@ -130,8 +135,8 @@ def observe_operation(
     failures: list[str] = []
     try:
         if telemetry.STATE.enabled:
-            with telemetry.span(span_name(operation_type, operation_name)) as span:
-                _annotate(span, operation_type, operation_name, digest)
+            name = span_name(operation_type, operation_name)
+            with telemetry.span(name, _attributes(operation_type, operation_name, digest)) as span:
                 yield failures
                 if failures:
                     span.set_status(Status(StatusCode.ERROR, failures[0]))
