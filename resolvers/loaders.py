@@ -36,7 +36,8 @@ class RequestLoader(DataLoader[int, V]):
         if not telemetry.STATE.enabled:
             return await self.fetch(keys)
         name = type(self).__name__
-        with telemetry.span(f"loader {name}", {"loader.name": name, "loader.keys": len(keys)}):
+        attributes: dict[str, str | int] = {"loader.name": name, "loader.keys": len(keys)}
+        with telemetry.STATE.tracer.start_as_current_span(f"loader {name}", attributes=attributes):
             return await self.fetch(keys)
 
     async def fetch(self, keys: list[int]) -> list[V]:
