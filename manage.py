@@ -12,7 +12,6 @@ from alembic import command
 from alembic.config import Config
 
 from core.logs import configure_logging, logging_config
-from core.metrics import prepare_multiprocess_dir
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent
@@ -27,6 +26,14 @@ def alembic_config(database_url: str) -> Config:
 
 def migrate(settings: Settings) -> None:
     command.upgrade(alembic_config(settings.effective_database_url), "head")
+
+
+def prepare_multiprocess_dir(path: Path) -> None:
+    """Create the metrics directory, or empty it of a previous run's files, before prometheus_client is
+    imported (it reads PROMETHEUS_MULTIPROC_DIR then, and its gauges open their files at once)."""
+    path.mkdir(parents=True, exist_ok=True)
+    for entry in path.glob("*.db"):
+        entry.unlink(missing_ok=True)
 
 
 async def _seed(settings: Settings) -> bool:
@@ -53,7 +60,8 @@ def main() -> None:
             print("demo content loaded")
     else:
         # Metrics in prometheus_client's multiprocess mode, so that any worker's /metrics counts them all:
-        # the directory is emptied now, before the workers start (they inherit the variable).
+        # the directory is emptied now, before the workers start (they inherit the variable). The variable
+        # is set before prometheus_client is first imported (by the app), which is when it is read.
         metrics_dir = Path(settings.prometheus_multiproc_dir or settings.data_dir / "metrics").resolve()
         prepare_multiprocess_dir(metrics_dir)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)

@@ -4,9 +4,9 @@ Labels come from allow-lists only: a route is one of the app's route templates (
 operation one of the names of the fixed douyin documents or of METRICS_OPERATION_NAMES (else `other`,
 or `anonymous` without a name). Never a raw document, path, id or user-chosen text.
 
-With several workers (`manage.py serve`), prometheus_client's multiprocess mode is on: each worker writes
-its values to files in PROMETHEUS_MULTIPROC_DIR (wiped when the server starts), and a scrape of any worker
-sums them. Gauges count live workers only (`livesum`): a worker that stops marks itself dead, and a
+Under `manage.py serve`, prometheus_client's multiprocess mode is on: each worker writes its values to
+files in PROMETHEUS_MULTIPROC_DIR (emptied before the workers start), and a scrape of any worker sums
+them. Gauges count live workers only (`livesum`): a worker that stops marks itself dead, and a
 scrape marks any worker whose process is gone.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -110,13 +109,6 @@ def route_label(path: str) -> str:
 # Multiprocess mode -------------------------------------------------------------------------------------
 
 _PID_FILE = re.compile(r"_(\d+)\.db$")
-
-
-def prepare_multiprocess_dir(path: Path) -> None:
-    """Create the directory, or empty it of a previous run's files (before any worker starts)."""
-    path.mkdir(parents=True, exist_ok=True)
-    for entry in path.glob("*.db"):
-        entry.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from opentelemetry.trace import Span
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import metrics, telemetry
@@ -29,6 +30,15 @@ def http_span_details(scope: Scope) -> tuple[str, dict[str, Any]]:
     return f"{method} {route}", {"http.route": route}
 
 
+def _without_query(span: Span, scope: Scope) -> None:
+    """The middleware records the full URL; a query string holds the douyin token, so it is dropped."""
+    if span.is_recording() and scope.get("query_string"):
+        scheme, (host, port) = scope.get("scheme", "http"), scope.get("server") or ("", 0)
+        span.set_attribute(
+            "http.url", f"{scheme}://{host}:{port}{scope.get('root_path', '')}{scope.get('path', '')}"
+        )
+
+
 def traced_app(app: ASGIApp) -> ASGIApp:
     """`app` inside the HTTP span, continuing a client's W3C traceparent; only when tracing is on."""
     if not telemetry.STATE.enabled:
@@ -36,6 +46,7 @@ def traced_app(app: ASGIApp) -> ASGIApp:
     return OpenTelemetryMiddleware(
         app,
         default_span_details=http_span_details,
+        server_request_hook=_without_query,
         tracer_provider=telemetry.STATE.provider,
         exclude_spans=["receive", "send"],
     )

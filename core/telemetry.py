@@ -167,12 +167,18 @@ def _resource(config: TracingConfig) -> Resource:
     return Resource.create(attributes)
 
 
+def _short(value: AttributeValue, limit: int = 120) -> str:
+    """An attribute on one line (SQL spans over several), cut at `limit` characters."""
+    text = " ".join(f"{value!s}".split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def readable_span(span: ReadableSpan) -> str:
     """One line per span for the console exporter: duration, name, ids, attributes."""
     context = span.get_span_context()
     duration_ms = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
     parent = f"{span.parent.span_id:016x}" if span.parent is not None else "-"
-    attributes = " ".join(f"{key}={value!s}" for key, value in (span.attributes or {}).items())
+    attributes = " ".join(f"{key}={_short(value)}" for key, value in (span.attributes or {}).items())
     trace_id = f"{context.trace_id:032x}" if context is not None else "-"
     span_id = f"{context.span_id:016x}" if context is not None else "-"
     return (

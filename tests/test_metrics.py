@@ -147,8 +147,8 @@ async def test_token_access_needs_the_bearer_token(remote_client: httpx.AsyncCli
 # Two workers ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def two_workers(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+@pytest.fixture(params=[1, 2], ids=["one-worker", "two-workers"])
+def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, Path, int]]:
     port = free_port()
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
@@ -160,7 +160,7 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "LOG_LEVEL": "warning",
-        "WORKERS": "2",
+        "WORKERS": str(request.param),
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
     for name in (
@@ -183,7 +183,7 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[str, Path]]:
                     break
             except httpx.TransportError:
                 time.sleep(0.2)
-        yield base, metrics_dir
+        yield base, metrics_dir, int(request.param)
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -193,8 +193,8 @@ def _worker_pids(metrics_dir: Path) -> set[str]:
     return {path.stem.rsplit("_", 1)[1] for path in metrics_dir.glob("*.db")}
 
 
-def test_two_workers_report_the_sum_of_both(two_workers: tuple[str, Path]) -> None:
-    base, metrics_dir = two_workers
+def test_every_scrape_reports_the_sum_over_the_workers(served: tuple[str, Path, int]) -> None:
+    base, metrics_dir, workers = served
     assert "999999" not in _worker_pids(metrics_dir)  # the directory was emptied at start
     requests = 40
     # New connections each time, so the kernel spreads them over both workers.
@@ -202,9 +202,9 @@ def test_two_workers_report_the_sum_of_both(two_workers: tuple[str, Path]) -> No
     while True:
         for _ in range(requests):
             assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
-        if len(_worker_pids(metrics_dir)) >= 2 or time.monotonic() > deadline:
+        if len(_worker_pids(metrics_dir)) >= workers or time.monotonic() > deadline:
             break
-    assert len(_worker_pids(metrics_dir)) >= 2, "both workers should have served requests"
+    assert len(_worker_pids(metrics_dir)) >= workers, "every worker should have served requests"
     made = value(httpx.get(f"{base}/metrics", timeout=5).text, "douyin_http_requests_total", route="/healthz")
     assert made >= requests
     for _ in range(6):

@@ -129,6 +129,9 @@ async def test_a_signed_in_rest_feed_request_is_one_trace_http_then_operation_th
     assert any(_is_sql(span) for span in under_operation)
     user_loader = _one(spans, "loader UserByIdLoader")
     assert any(_is_sql(span) for span in _children(spans, user_loader))
+    # The token came in the query string; no span holds it.
+    for span in spans:
+        assert viewer.token not in repr(dict(span.attributes or {})), span.name
     # Never a span per field: five videos cost the same spans as one would.
     assert len(spans) < 20, [span.name for span in spans]
 

@@ -10,6 +10,7 @@ from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.parser import text_string_to_metric_families
 
 from core import metrics
+from manage import prepare_multiprocess_dir
 
 
 def _write(path: Path, metric: str, sample: str, value: float) -> None:
@@ -48,9 +49,9 @@ def test_a_dead_workers_live_gauges_are_dropped_and_its_counters_kept(tmp_path: 
 def test_the_directory_is_emptied_at_start(tmp_path: Path) -> None:
     (tmp_path / "counter_1.db").write_bytes(b"old")
     (tmp_path / "notes.txt").write_text("kept")
-    metrics.prepare_multiprocess_dir(tmp_path)
+    prepare_multiprocess_dir(tmp_path)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt"]
-    metrics.prepare_multiprocess_dir(tmp_path / "new")
+    prepare_multiprocess_dir(tmp_path / "new")
     assert (tmp_path / "new").is_dir()
 
 
