@@ -215,3 +215,31 @@ def test_every_scrape_reports_the_sum_over_the_workers(served: tuple[str, Path, 
         httpx.get(f"{base}/healthz", timeout=5)
     text = httpx.get(f"{base}/metrics", timeout=5).text
     assert value(text, "douyin_http_requests_total", route="/healthz") == made + 5
+
+
+async def test_uploads_are_counted_with_their_bytes_and_no_ffmpeg_job_is_left_running(
+    client: httpx.AsyncClient, services: Services, clip: bytes
+) -> None:
+    [author] = await add_users(services, 1)
+    before = await scrape(client)
+    files = {"data": ("bear.mp4", clip, "video/mp4")}
+    body = (
+        await client.post(
+            "/douyin/publish/action/", data={"token": author.token, "title": "bear"}, files=files
+        )
+    ).json()
+    assert body["status_code"] == 0, body
+    not_a_video = {"data": ("notes.mp4", b"not a video at all", "video/mp4")}
+    data = {"token": author.token, "title": "notes"}
+    assert (await client.post("/douyin/publish/action/", data=data, files=not_a_video)).json()[
+        "status_code"
+    ] != 0
+    after = await scrape(client)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("douyin_uploads_total", outcome="ok") == 1
+    assert moved("douyin_uploads_total", outcome="BAD_USER_INPUT") == 1
+    assert moved("douyin_upload_bytes_total") == len(clip) + len(b"not a video at all")
+    assert value(after, "douyin_ffmpeg_jobs_running") == 0

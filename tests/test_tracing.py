@@ -235,3 +235,20 @@ async def test_spans_reach_an_otlp_collector_over_http(services: Services, tmp_p
 def _with_settings(services: Services, settings: Any) -> Services:
     services.settings = settings
     return services
+
+
+async def test_a_publish_traces_its_ffmpeg_runs_and_object_store_calls(
+    traced_services: Services, traced_client: httpx.AsyncClient, exporter: InMemorySpanExporter, clip: bytes
+) -> None:
+    [author] = await add_users(traced_services, 1)
+    exporter.clear()
+    files = {"data": ("bear.mp4", clip, "video/mp4")}
+    data = {"token": author.token, "title": "bear"}
+    body = (await traced_client.post("/douyin/publish/action/", data=data, files=files)).json()
+    assert body["status_code"] == 0, body
+    spans = list(exporter.get_finished_spans())
+    operation = _one(spans, "mutation PublishVideo")
+    under = [span.name for span in _children(spans, operation)]
+    assert under.count("ffmpeg") >= 3  # probe, packet pass, cover
+    assert under.count("objects put_file") == 2  # the video and its cover
+    assert len({_trace_id(span) for span in spans}) == 1
