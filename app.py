@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,6 +17,9 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from compat import douyin_routes
+from compat.routes import ROUTES
+from core import metrics, telemetry
+from core.observe import RequestObserver, traced_app
 from core.request_ids import RequestIdMiddleware
 from resolvers.publishing import remove_stale_scratch
 from schema.executor import Executor
@@ -88,8 +92,42 @@ async def asset_file(request: Request) -> Response:
     return _file_response(path, "public, max-age=86400")
 
 
-def _middleware(settings: Settings) -> list[Middleware]:
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+
+
+def _metrics_allowed(request: Request, settings: Settings) -> bool:
+    if settings.metrics_access == "loopback":
+        return request.client is not None and request.client.host in LOOPBACK
+    expected = f"Bearer {settings.metrics_token}".encode()
+    return hmac.compare_digest(request.headers.get("authorization", "").encode(), expected)
+
+
+async def metrics_page(request: Request) -> Response:
+    """Prometheus text format; access as METRICS_ACCESS says (off: there is no such page)."""
+    settings: Settings = request.app.state.services.settings
+    if settings.metrics_access == "off":
+        return JSONResponse({"error": "not found"}, status_code=404)
+    if not _metrics_allowed(request, settings):
+        return JSONResponse({"error": "forbidden"}, status_code=403)
+    body = await asyncio.to_thread(metrics.render, settings.prometheus_multiproc_dir)
+    return Response(body, media_type=metrics.CONTENT_TYPE_LATEST)
+
+
+def _allow_metric_labels(settings: Settings) -> None:
+    exact = {"/healthz", "/readyz", "/graphql", "/metrics", "/douyin/openapi.json"}
+    metrics.allow_routes(
+        exact | {f"/douyin{spec.path}" for spec in ROUTES},
+        prefixes=[("/media/", "/media/{key}"), ("/assets/", "/assets/{name}")],
+    )
+    metrics.allow_operations(settings.metrics_operation_list)
+
+
+def _middleware(settings: Settings, observed: bool = True) -> list[Middleware]:
     middleware = [Middleware(RequestIdMiddleware)]
+    if observed:
+        # The HTTP span (when tracing is on) outermost, so that everything below, the request line
+        # included, belongs to the trace.
+        middleware = [Middleware(traced_app), *middleware, Middleware(RequestObserver)]
     if settings.cors_origin_list:
         middleware.append(
             Middleware(
@@ -104,11 +142,17 @@ def _middleware(settings: Settings) -> list[Middleware]:
     return middleware
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, services: Services | None = None, *, observed: bool = True
+) -> Starlette:
     """The whole server. Pass `services` to share already-open resources (tests); else they are opened
-    from `settings` by the lifespan and closed when it ends."""
+    from `settings` by the lifespan and closed when it ends. `observed=False` builds it without the
+    request metrics, request line and spans (the benchmark's baseline)."""
     settings = settings or (services.settings if services else Settings())
     owned = services is None
+    # Before the services open: the database and Redis clients are instrumented as they are created.
+    tracer_provider = telemetry.configure(settings.tracing_config) if observed else None
+    _allow_metric_labels(settings)
     state = services or Services.open(settings)
 
     @asynccontextmanager
@@ -122,19 +166,24 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         finally:
             if owned:
                 await state.close()
+            if tracer_provider is not None:
+                await asyncio.to_thread(telemetry.shutdown, tracer_provider)
+            metrics.worker_stopped(settings.prometheus_multiproc_dir)
 
     graphql = create_graphql_app(state)
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
+            Route("/metrics", metrics_page, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/media/{key:path}", media_file, methods=["GET", "HEAD"]),
             Route("/assets/{name}", asset_file, methods=["GET", "HEAD"]),
-            Mount("/douyin", routes=douyin_routes(Executor(state))),
+            Mount("/douyin", routes=douyin_routes(Executor(state, observed=observed))),
         ],
-        middleware=_middleware(settings),
+        middleware=_middleware(settings, observed),
         lifespan=lifespan,
     )
     app.state.services = state
+    app.state.tracer_provider = tracer_provider
     return app

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import os
 from pathlib import Path
 
 import uvicorn
 from alembic import command
 from alembic.config import Config
 
+from core.logs import configure_logging, logging_config
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent
@@ -25,6 +26,14 @@ def alembic_config(database_url: str) -> Config:
 
 def migrate(settings: Settings) -> None:
     command.upgrade(alembic_config(settings.effective_database_url), "head")
+
+
+def prepare_multiprocess_dir(path: Path) -> None:
+    """Create the metrics directory, or empty it of a previous run's files, before prometheus_client is
+    imported (it reads PROMETHEUS_MULTIPROC_DIR then, and its gauges open their files at once)."""
+    path.mkdir(parents=True, exist_ok=True)
+    for entry in path.glob("*.db"):
+        entry.unlink(missing_ok=True)
 
 
 async def _seed(settings: Settings) -> bool:
@@ -43,15 +52,19 @@ def main() -> None:
     parser.add_argument("command", choices=["migrate", "seed", "serve"])
     args = parser.parse_args()
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     if args.command == "migrate":
         migrate(settings)
     elif args.command == "seed":
         if settings.seed_demo and asyncio.run(_seed(settings)):
             print("demo content loaded")
     else:
+        # Metrics in prometheus_client's multiprocess mode, so that any worker's /metrics counts them all:
+        # the directory is emptied now, before the workers start (they inherit the variable). The variable
+        # is set before prometheus_client is first imported (by the app), which is when it is read.
+        metrics_dir = Path(settings.prometheus_multiproc_dir or settings.data_dir / "metrics").resolve()
+        prepare_multiprocess_dir(metrics_dir)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         uvicorn.run(
             "app:create_app",
             factory=True,
@@ -59,6 +72,9 @@ def main() -> None:
             port=settings.port,
             workers=settings.workers,
             log_level=settings.log_level,
+            log_config=logging_config(settings.log_level, settings.log_format),
+            # The request line (core/observe.py) replaces the access log, which prints query strings.
+            access_log=False,
             proxy_headers=True,
         )
 

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.limits import COMMENT, MESSAGE, PASSWORD, TEXT_LIMITS, TITLE, USERNAME
+from core.telemetry import TracingConfig
 
 DEFAULT_JWT_SECRET = "insecure-development-secret-change-me"
 
@@ -25,6 +26,8 @@ class Settings(BaseSettings):
     workers: int = 1
     data_dir: Path = Path("./var")
     log_level: str = "info"
+    # text: readable lines (the default); json: one JSON object per line, for log collectors.
+    log_format: Literal["text", "json"] = "text"
 
     # Database: SQLite under DATA_DIR unless DATABASE_URL is given (mysql+asyncmy://...).
     database_url: str = ""
@@ -94,6 +97,31 @@ class Settings(BaseSettings):
     # REST feed page size (the APK shows what it gets; the contract says at most 30).
     feed_page_size: int = 30
 
+    # Observability. Tracing follows the standard OpenTelemetry variables and is off when none is set.
+    otel_service_name: str = ""
+    otel_traces_exporter: str = ""
+    otel_exporter_otlp_endpoint: str = ""
+    otel_exporter_otlp_protocol: str = ""
+    otel_traces_sampler: str = ""
+    otel_traces_sampler_arg: str = ""
+    otel_resource_attributes: str = ""
+    # GET /metrics: off (404), loopback (127.0.0.1/::1 only), or token (Authorization: Bearer METRICS_TOKEN).
+    metrics_access: Literal["off", "loopback", "token"] = "loopback"
+    metrics_token: str = ""
+    # Operation names of /graphql clients counted under their own name (comma-separated); others: "other".
+    metrics_operation_names: str = ""
+    # prometheus_client's multiprocess directory; `manage.py serve` sets it (DATA_DIR/metrics by default).
+    prometheus_multiproc_dir: str = ""
+
+    @model_validator(mode="after")
+    def _refuse_unusable_observability(self) -> Settings:
+        problems = self.tracing_config.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        if self.metrics_access == "token" and len(self.metrics_token) < 16:
+            raise ValueError("METRICS_ACCESS=token needs a METRICS_TOKEN of at least 16 characters")
+        return self
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.env != "development" and self.jwt_secret == DEFAULT_JWT_SECRET:
@@ -142,6 +170,22 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [origin.strip().rstrip("/") for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def tracing_config(self) -> TracingConfig:
+        return TracingConfig(
+            service_name=self.otel_service_name,
+            exporter=self.otel_traces_exporter,
+            endpoint=self.otel_exporter_otlp_endpoint,
+            protocol=self.otel_exporter_otlp_protocol,
+            sampler=self.otel_traces_sampler,
+            sampler_arg=self.otel_traces_sampler_arg,
+            resource_attributes=self.otel_resource_attributes,
+        )
+
+    @property
+    def metrics_operation_list(self) -> list[str]:
+        return [name.strip() for name in self.metrics_operation_names.split(",") if name.strip()]
 
     @property
     def media_dir(self) -> Path:

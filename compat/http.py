@@ -97,14 +97,19 @@ def endpoint_for(spec: RouteSpec, executor: Executor, document: PreparedDocument
                 await form.close()
 
     async def endpoint(request: Request) -> Response:
+        # The route's outcome, for the request metrics and line (the answer is HTTP 200 either way).
+        state = request.scope.setdefault("state", {})
         try:
-            return await serve(request)
+            response = await serve(request)
         except CompatError as error:
+            state["outcome"] = error.code
             return failure(error, spec.failure_defaults)
         except Exception:
-            request_id = (request.scope.get("state") or {}).get("request_id", "-")
-            log.exception("douyin route %s failed in request %s", spec.path, request_id)
+            state["outcome"] = "INTERNAL_SERVER_ERROR"
+            log.exception("douyin route %s failed in request %s", spec.path, state.get("request_id", "-"))
             return failure(CompatError("INTERNAL_SERVER_ERROR", "internal error"), spec.failure_defaults)
+        state["outcome"] = "ok"
+        return response
 
     return endpoint
 

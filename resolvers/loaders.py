@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
+from core import telemetry
 from storage.db import Database
 from storage.models import Favorite, Follow, Message, User, Video, table_of
 
@@ -26,9 +27,18 @@ class RequestLoader(DataLoader[int, V]):
     """A loader living for one request, which knows the database and the viewer (None: anonymous)."""
 
     def __init__(self, db: Database, viewer_id: int | None) -> None:
-        super().__init__(load_fn=self.fetch)
+        super().__init__(load_fn=self._load)
         self.db = db
         self.viewer_id = viewer_id
+
+    async def _load(self, keys: list[int]) -> list[V]:
+        """One batch; in a `loader <Name>` span (name, key count) when tracing is on."""
+        if not telemetry.STATE.enabled:
+            return await self.fetch(keys)
+        name = type(self).__name__
+        attributes: dict[str, str | int] = {"loader.name": name, "loader.keys": len(keys)}
+        with telemetry.STATE.tracer.start_as_current_span(f"loader {name}", attributes=attributes):
+            return await self.fetch(keys)
 
     async def fetch(self, keys: list[int]) -> list[V]:
         raise NotImplementedError

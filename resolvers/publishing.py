@@ -19,7 +19,8 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
-from resolvers.errors import bad_input, unauthenticated
+from core import metrics
+from resolvers.errors import DomainError, bad_input, unauthenticated
 from resolvers.uploads import scratch_directory, spool_upload
 from resolvers.validation import check_text
 from storage import media
@@ -145,5 +146,15 @@ async def publish_upload(services: Services, author_id: int, title: str, upload:
     """Publish an uploaded file (GraphQL `Upload` or the REST form's `data`), capped at upload_max_bytes."""
     title = validate_title(title, services.settings.title_max)
     limit = services.settings.upload_max_bytes
-    async with spool_upload(upload, limit, scratch_root(services)) as path:
-        return await publish_video(services, author_id, title, path)
+    outcome = "error"
+    try:
+        async with spool_upload(upload, limit, scratch_root(services)) as path:
+            metrics.UPLOAD_BYTES.inc(path.stat().st_size)
+            video = await publish_video(services, author_id, title, path)
+        outcome = "ok"
+        return video
+    except DomainError as error:
+        outcome = error.code.value
+        raise
+    finally:
+        metrics.UPLOADS.labels(outcome).inc()

@@ -18,6 +18,7 @@ from schema.guards import GuardRails
 from schema.publishing import PublishingMutation
 from schema.scalars import SCALAR_MAP
 from schema.social import SocialMutation
+from schema.tracing import OperationTelemetry
 from schema.users import UserQuery
 from schema.videos import VideoMutation, VideoQuery
 
@@ -49,6 +50,7 @@ schema = DouyinSchema(
     mutation=Mutation,
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
     # Order matters: the guard rails set the token limit before parsing and add the limit rules before
-    # validation; the caches then parse and validate each distinct document once.
-    extensions=[GuardRails, ParserCache, ValidationCache],
+    # validation; the caches then parse and validate each distinct document once. The operation's span
+    # and metrics come last (operation hooks only, never per field).
+    extensions=[GuardRails, ParserCache, ValidationCache, OperationTelemetry],
 )

@@ -41,6 +41,8 @@ async def build_context(services: Services, *, request: Request | None, token: s
     # Set by the app's request-id middleware; a context built outside HTTP gets its own.
     state = request.scope.get("state") if request is not None else None
     request_id = str((state or {}).get("request_id") or uuid.uuid4().hex)
+    if state is not None:
+        state["viewer_id"] = viewer_id  # for the request line
     return Context(
         services=services,
         request=request,

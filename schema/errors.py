@@ -4,7 +4,10 @@
 - Errors already tagged (the guard-rail rules, the permission classes): unchanged.
 - Parse errors, validation errors and bad variables (no resolver involved): BAD_USER_INPUT, except the
   token limit, which graphql-core reports as a syntax error: QUERY_TOO_COMPLEX.
-- Anything else is a bug or an outage: masked as INTERNAL_SERVER_ERROR and logged with the request id.
+- Anything else is a bug or an outage: masked as INTERNAL_SERVER_ERROR and logged with the request id
+  (and the trace id, which the masked error also carries as `extensions.traceId` inside a trace).
+
+Every error is counted by its code.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import logging
 from graphql import GraphQLError
 from graphql.error import GraphQLSyntaxError
 
+from core import metrics
+from core.telemetry import current_trace_id
 from resolvers.errors import DomainError, ErrorCode
 
 log = logging.getLogger("douyin.graphql")
@@ -49,13 +54,18 @@ def classify(error: GraphQLError, request_id: str) -> None:
     elif _is_client_error(error):
         extensions["code"] = ErrorCode.BAD_USER_INPUT.value
     else:
+        trace_id = current_trace_id()
         log.error(
-            "unexpected error in request %s at %s",
+            "unexpected error in request %s (trace %s) at %s",
             request_id,
+            trace_id or "-",
             error.path,
             exc_info=(type(original), original, original.__traceback__) if original else None,
         )
         extensions["code"] = ErrorCode.INTERNAL_SERVER_ERROR.value
+        if trace_id:
+            extensions["traceId"] = trace_id
         error.message = INTERNAL_MESSAGE
         error.original_error = None
     error.extensions = extensions
+    metrics.GRAPHQL_ERRORS.labels(str(extensions["code"])).inc()

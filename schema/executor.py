@@ -13,7 +13,7 @@ done for them once, so per-request work is execution alone.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeGuard, cast
 
 from graphql import (
@@ -29,10 +29,12 @@ from graphql import (
 from starlette.requests import Request
 from strawberry.execution import optimized_is_awaitable
 
+from core import metrics, telemetry
 from core.clock import Clock
 from schema import schema
 from schema.context import Context, build_context
 from schema.errors import INTERNAL_MESSAGE, classify
+from schema.tracing import observe_operation
 from settings import Settings
 from storage.services import Services
 
@@ -59,6 +61,9 @@ class PreparedDocument:
     name: str
     node: DocumentNode
     operation_names: frozenset[str]
+    # For spans and metrics: the document's SHA-256 and each operation's type (query, mutation).
+    digest: str = ""
+    operation_types: Mapping[str, str] = field(default_factory=dict)
 
 
 def _failure(error: GraphQLError) -> OperationFailedError:
@@ -74,6 +79,8 @@ class Session:
 
     context: Context
     token_given: bool
+    # Each operation in a span (when tracing is on) and counted; off only in the benchmark's baseline.
+    observed: bool = True
 
     @property
     def token_rejected(self) -> bool:
@@ -86,6 +93,21 @@ class Session:
         """The operation's data; raises OperationFailedError on the first GraphQL error."""
         if operation_name not in document.operation_names:
             raise LookupError(f"{document.name} has no operation {operation_name}")
+        if not self.observed:
+            return await self._execute(document, operation_name, variables)
+        request = self.context.request
+        state = request.scope.setdefault("state", {}) if request is not None else None
+        operation_type = document.operation_types.get(operation_name, "query")
+        with observe_operation(state, operation_type, operation_name, document.digest) as failures:
+            try:
+                return await self._execute(document, operation_name, variables)
+            except OperationFailedError as failure:
+                failures.append(failure.code)
+                raise
+
+    async def _execute(
+        self, document: PreparedDocument, operation_name: str, variables: Mapping[str, Any]
+    ) -> dict[str, Any]:
         result = execute(
             schema._schema,
             document.node,
@@ -107,8 +129,9 @@ class Session:
 
 
 class Executor:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, observed: bool = True) -> None:
         self._services = services
+        self._observed = observed
 
     @property
     def settings(self) -> Settings:
@@ -131,14 +154,21 @@ class Executor:
         errors = validate(schema._schema, node)
         if errors:
             raise DocumentError(f"{name}: " + "; ".join(error.message for error in errors))
-        names = frozenset(
-            definition.name.value
+        types = {
+            definition.name.value: definition.operation.value
             for definition in node.definitions
             if isinstance(definition, OperationDefinitionNode) and definition.name is not None
+        }
+        metrics.allow_operations(types)
+        return PreparedDocument(
+            name=name,
+            node=node,
+            operation_names=frozenset(types),
+            digest=telemetry.document_digest(text),
+            operation_types=types,
         )
-        return PreparedDocument(name=name, node=node, operation_names=names)
 
     async def start(self, request: Request | None, token: str | None) -> Session:
         """`token` is the bare JWT; missing, invalid or expired means anonymous (no query is made)."""
         context = await build_context(self._services, request=request, token=token)
-        return Session(context=context, token_given=bool(token))
+        return Session(context=context, token_given=bool(token), observed=self._observed)

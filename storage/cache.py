@@ -7,11 +7,18 @@ when it is configured; the in-process cache serves a single worker.
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import redis.asyncio as redis_asyncio
 from cachetools import TTLCache
+
+from core import metrics, telemetry
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Cache(Protocol):
@@ -32,6 +39,33 @@ class Cache(Protocol):
 
     async def ping(self) -> None: ...
     async def close(self) -> None: ...
+
+
+def _observed(
+    operation: str,
+) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], Callable[P, Coroutine[Any, Any, R]]]:
+    """A cache method counted (reads: hit or miss) and, when tracing is on, in a `cache <operation>` span
+    carrying the backend and, for reads, whether it hit. Keys are not recorded (they may name users)."""
+
+    def decorate(method: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+        @functools.wraps(method)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            backend = str(getattr(args[0], "name", "cache"))
+            if not telemetry.STATE.enabled:
+                result = await method(*args, **kwargs)
+            else:
+                attributes = {"cache.backend": backend, "cache.operation": operation}
+                with telemetry.span(f"cache {operation}", attributes) as span:
+                    result = await method(*args, **kwargs)
+                    if operation == "get":
+                        span.set_attribute("cache.hit", result is not None)
+            if operation == "get":
+                metrics.CACHE_LOOKUPS.labels(backend, "miss" if result is None else "hit").inc()
+            return result
+
+        return wrapper
+
+    return decorate
 
 
 class _Counters:
@@ -96,6 +130,7 @@ class MemoryCache:
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
 
+    @_observed("get")
     async def get(self, key: str) -> bytes | None:
         now = self._now()
         counter = self._counters.get(key, now)
@@ -106,14 +141,17 @@ class MemoryCache:
             return None
         return entry[1]
 
+    @_observed("set")
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         self._counters.pop(key)
         self._entries[key] = (self._now() + ttl_seconds, value)
 
+    @_observed("delete")
     async def delete(self, key: str) -> None:
         self._counters.pop(key)
         self._entries.pop(key, None)
 
+    @_observed("incr")
     async def incr(self, key: str, ttl_seconds: int) -> int:
         now = self._now()
         counter = self._counters.get(key, now)
@@ -126,6 +164,7 @@ class MemoryCache:
         self._counters.put(key, deadline, value + 1, now)
         return value + 1
 
+    @_observed("decr")
     async def decr(self, key: str) -> int:
         now = self._now()
         counter = self._counters.get(key, now)
@@ -155,18 +194,26 @@ class RedisCache:
 
     def __init__(self, url: str, prefix: str = "douyin:") -> None:
         self._client = redis_asyncio.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        if telemetry.STATE.enabled:
+            from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+            RedisInstrumentor.instrument_client(self._client, tracer_provider=telemetry.STATE.provider)
         self._prefix = prefix
 
+    @_observed("get")
     async def get(self, key: str) -> bytes | None:
         value: bytes | str | None = await self._client.get(self._prefix + key)
         return value.encode() if isinstance(value, str) else value
 
+    @_observed("set")
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         await self._client.set(self._prefix + key, value, ex=ttl_seconds)
 
+    @_observed("delete")
     async def delete(self, key: str) -> None:
         await self._client.delete(self._prefix + key)
 
+    @_observed("incr")
     async def incr(self, key: str, ttl_seconds: int) -> int:
         full = self._prefix + key
         async with self._client.pipeline(transaction=True) as pipe:
@@ -175,6 +222,7 @@ class RedisCache:
             count, _ = await pipe.execute()
         return int(count)
 
+    @_observed("decr")
     async def decr(self, key: str) -> int:
         # One script, so the key cannot expire between the check and the decrement (a DECR on a missing
         # key would create a counter at -1 with no expiry).

@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from core import metrics, telemetry
 from settings import Settings
 
 T = TypeVar("T")
@@ -75,9 +76,32 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
     )
 
 
+def _observe(engine: AsyncEngine) -> None:
+    """Connections in use feed a gauge; statements become spans when tracing is on (the SQLAlchemy
+    instrumentation attached to this engine alone, never the global `instrument()`)."""
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "checkout")
+    def _checked_out(*_args: Any) -> None:
+        metrics.DB_POOL_IN_USE.inc()
+
+    @event.listens_for(sync_engine, "checkin")
+    def _checked_in(*_args: Any) -> None:
+        metrics.DB_POOL_IN_USE.dec()
+
+    if telemetry.STATE.enabled:
+        from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+        from opentelemetry.metrics import NoOpMeter
+
+        connections = NoOpMeter("douyin").create_up_down_counter("db.client.connections.usage")
+        tracer = telemetry.tracer_for("opentelemetry.instrumentation.sqlalchemy")
+        EngineTracer(tracer, sync_engine, connections)  # type: ignore[no-untyped-call]
+
+
 class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        _observe(engine)
         self.dialect = engine.dialect.name
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 

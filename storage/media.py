@@ -21,6 +21,8 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
+from core import metrics, telemetry
+
 FFMPEG_TIMEOUT_SECONDS = 120
 COVER_AT_SECONDS = 0.5
 # Covers are thumbnails in a feed: wider frames are scaled down to this width (height keeps the ratio).
@@ -95,6 +97,17 @@ def ffmpeg_exe() -> str:
 
 
 def run_ffmpeg(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """One ffmpeg run, counted while it runs and, when tracing is on, in an `ffmpeg` span."""
+    if not telemetry.STATE.enabled:
+        return _counted_ffmpeg(args)
+    with telemetry.span("ffmpeg", {"process.executable.name": "ffmpeg"}) as span:
+        result = _counted_ffmpeg(args)
+        span.set_attribute("process.exit.code", result.returncode)
+        return result
+
+
+def _counted_ffmpeg(args: list[str]) -> subprocess.CompletedProcess[str]:
+    metrics.FFMPEG_RUNNING.inc()
     try:
         return subprocess.run(
             [ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
@@ -106,6 +119,8 @@ def run_ffmpeg(args: list[str]) -> subprocess.CompletedProcess[str]:
         )
     except subprocess.TimeoutExpired as error:
         raise MediaError("the video took too long to process") from error
+    finally:
+        metrics.FFMPEG_RUNNING.dec()
 
 
 def _container(formats: str, header: str, streams: list[_Stream]) -> Container | None:

@@ -10,21 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import mimetypes
 import os
 import shutil
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
 import urllib3
 from minio import Minio
 from minio.error import S3Error
 
+from core import telemetry
 from settings import Settings
 from storage.media import CONTENT_TYPES
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 MEDIA_ROUTE = "/media"
 # Keys are unique per upload, so a stored object never changes: caches may keep it for good.
@@ -53,6 +59,28 @@ class ObjectStore(Protocol):
     async def close(self) -> None: ...
 
 
+def _traced(
+    operation: str,
+) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], Callable[P, Coroutine[Any, Any, R]]]:
+    """An object-store call in an `objects <operation>` span (backend and key) when tracing is on."""
+
+    def decorate(method: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+        @functools.wraps(method)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            if not telemetry.STATE.enabled:
+                return await method(*args, **kwargs)
+            attributes = {
+                "objects.backend": str(getattr(args[0], "name", "objects")),
+                "objects.key": str(args[1]),
+            }
+            with telemetry.span(f"objects {operation}", attributes):
+                return await method(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def safe_key(key: str) -> str:
     """`key` when it is a relative path with no way out of its root (plain string work: this runs for
     every media URL in every response)."""
@@ -70,6 +98,7 @@ class LocalObjectStore:
     def path_of(self, key: str) -> Path:
         return self.root.joinpath(*safe_key(key).split("/"))
 
+    @_traced("put_file")
     async def put_file(self, key: str, path: Path, content_type: str) -> None:
         target = self.path_of(key)
 
@@ -93,15 +122,18 @@ class LocalObjectStore:
         except OSError as error:
             raise ObjectStoreError(f"could not store {key}: {error}") from error
 
+    @_traced("delete")
     async def delete(self, key: str) -> None:
         try:
             await asyncio.to_thread(self.path_of(key).unlink, missing_ok=True)
         except OSError as error:
             raise ObjectStoreError(f"could not delete {key}: {error}") from error
 
+    @_traced("exists")
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self.path_of(key).is_file)
 
+    @_traced("read")
     async def read(self, key: str) -> bytes:
         try:
             return await asyncio.to_thread(self.path_of(key).read_bytes)
@@ -199,6 +231,7 @@ class S3ObjectStore:
             raise ObjectStoreError(f"bucket {self.bucket} unavailable: {error}") from error
         self._ready = True
 
+    @_traced("put_file")
     async def put_file(self, key: str, path: Path, content_type: str) -> None:
         safe_key(key)
         await self.ensure_bucket()
@@ -228,12 +261,14 @@ class S3ObjectStore:
             metadata={"Cache-Control": IMMUTABLE},
         )
 
+    @_traced("delete")
     async def delete(self, key: str) -> None:
         try:
             await asyncio.to_thread(self.client.remove_object, self.bucket, key)
         except Exception as error:
             raise ObjectStoreError(f"could not delete {key}: {error}") from error
 
+    @_traced("exists")
     async def exists(self, key: str) -> bool:
         try:
             await asyncio.to_thread(self.client.stat_object, self.bucket, key)
@@ -245,6 +280,7 @@ class S3ObjectStore:
             raise ObjectStoreError(str(error)) from error
         return True
 
+    @_traced("read")
     async def read(self, key: str) -> bytes:
         def _read() -> bytes:
             response = self.client.get_object(self.bucket, key)
