@@ -11,6 +11,7 @@ from sqlmodel import col
 from resolvers.errors import bad_input, not_found
 from resolvers.locks import lock_users
 from resolvers.validation import check_text
+from storage.fanout import Notice
 from storage.models import Message, User, table_of
 from storage.services import Services
 
@@ -38,7 +39,7 @@ async def send_message(services: Services, viewer_id: int, to_user_id: int, cont
     if to_user_id == viewer_id:
         raise bad_input("You cannot send a message to yourself")
 
-    async def work(session: AsyncSession) -> Message:
+    async def work(session: AsyncSession) -> tuple[Message, int]:
         # Both users' rows are locked, so sends in this conversation run one at a time; each takes a time
         # after the newest message (read with a lock, so it is the latest committed one). Times then
         # grow in commit order even when clocks of two servers disagree or one steps back, and a client
@@ -47,15 +48,16 @@ async def send_message(services: Services, viewer_id: int, to_user_id: int, cont
         pair_low, pair_high = min(viewer_id, to_user_id), max(viewer_id, to_user_id)
         newest = (
             await session.execute(
-                select(col(Message.created_at))
+                select(col(Message.created_at), col(Message.id))
                 .where(col(Message.pair_low) == pair_low, col(Message.pair_high) == pair_high)
                 .order_by(col(Message.created_at).desc())
                 .limit(1)
                 .with_for_update()
             )
-        ).scalar_one_or_none()
+        ).first()
         now = services.clock.now_ms()
-        created_at = now if newest is None else max(now, int(newest) + 1)
+        created_at = now if newest is None else max(now, int(newest[0]) + 1)
+        previous_id = 0 if newest is None else int(newest[1])
         result = await session.execute(
             table_of(Message)
             .insert()
@@ -69,6 +71,10 @@ async def send_message(services: Services, viewer_id: int, to_user_id: int, cont
             )
         )
         message_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
-        return (await session.execute(select(Message).where(col(Message.id) == message_id))).scalar_one()
+        row = (await session.execute(select(Message).where(col(Message.id) == message_id))).scalar_one()
+        return row, previous_id
 
-    return await services.db.run_write(work)
+    row, previous_id = await services.db.run_write(work)
+    # Committed: now tell the subscriptions (never from inside the transaction, which may still roll back).
+    await services.fanout.publish(Notice(int(row.id or 0), previous_id, viewer_id, to_user_id, row))
+    return row
