@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from compat import douyin_routes
 from core.request_ids import RequestIdMiddleware
@@ -124,6 +124,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/media/{key:path}", media_file, methods=["GET", "HEAD"]),
             Route("/assets/{name}", asset_file, methods=["GET", "HEAD"]),
             Mount("/douyin", routes=douyin_routes(Executor(state))),

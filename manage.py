@@ -60,6 +60,9 @@ def main() -> None:
             workers=settings.workers,
             log_level=settings.log_level,
             proxy_headers=True,
+            # Protocol-level pings keep idle subscriptions alive through proxies and drop dead peers.
+            ws_ping_interval=settings.ws_ping_interval_seconds or None,
+            ws_ping_timeout=settings.ws_ping_timeout_seconds or None,
         )
 
 

@@ -1,0 +1,31 @@
+"""The `Subscription` root: `messageReceived`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+
+import strawberry
+
+from resolvers import live_chat
+from resolvers.loaders import Loaders
+from resolvers.users import require_viewer
+from schema.chat import Message, message_from_row
+from schema.context import Info
+
+
+@strawberry.type
+class ChatSubscription:
+    @strawberry.subscription(
+        description="Messages sent to the viewer, and by the viewer from other sessions, as they happen."
+    )
+    async def message_received(self, info: Info) -> AsyncGenerator[Message, None]:
+        context = info.context
+        viewer_id = require_viewer(context.viewer_id)
+        services = context.services
+        async with aclosing(live_chat.message_feed(services, viewer_id)) as feed:
+            async for row in feed:
+                # Each message is resolved as a request of its own: loaders cache for one request, and a
+                # subscription may stay open for days.
+                context.loaders = Loaders.for_request(services.db, viewer_id)
+                yield message_from_row(row)
