@@ -39,7 +39,7 @@ async def send_message(services: Services, viewer_id: int, to_user_id: int, cont
     if to_user_id == viewer_id:
         raise bad_input("You cannot send a message to yourself")
 
-    async def work(session: AsyncSession) -> tuple[Message, int]:
+    async def work(session: AsyncSession) -> Notice:
         # Both users' rows are locked, so sends in this conversation run one at a time; each takes a time
         # after the newest message (read with a lock, so it is the latest committed one). Times then
         # grow in commit order even when clocks of two servers disagree or one steps back, and a client
@@ -72,9 +72,15 @@ async def send_message(services: Services, viewer_id: int, to_user_id: int, cont
         )
         message_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
         row = (await session.execute(select(Message).where(col(Message.id) == message_id))).scalar_one()
-        return row, previous_id
+        users: tuple[User, ...] = ()
+        if services.fanout.has_inbox_for(viewer_id, to_user_id):
+            # Subscribers here will show the two users: read them now, not once per subscriber.
+            found = await session.execute(select(User).where(col(User.id).in_((viewer_id, to_user_id))))
+            users = tuple(found.scalars())
+        return Notice(message_id, previous_id, viewer_id, to_user_id, row, users)
 
-    row, previous_id = await services.db.run_write(work)
+    notice = await services.db.run_write(work)
     # Committed: now tell the subscriptions (never from inside the transaction, which may still roll back).
-    await services.fanout.publish(Notice(int(row.id or 0), previous_id, viewer_id, to_user_id, row))
-    return row
+    await services.fanout.publish(notice)
+    assert notice.row is not None
+    return notice.row

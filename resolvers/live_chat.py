@@ -21,13 +21,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlmodel import col
 
 from resolvers.errors import DomainError, ErrorCode
 from storage.fanout import Inbox, TooManySubscriptionsError
-from storage.models import Message
+from storage.models import Message, User
 from storage.services import Services
 
 log = logging.getLogger("douyin.chat")
@@ -39,6 +40,14 @@ MAX_TRACKED_CONVERSATIONS = 512
 # subscription ends with an error.
 CATCH_UP_ATTEMPTS = 5
 CATCH_UP_FIRST_RETRY_SECONDS = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A message for the subscriber, with the rows of its users when they came with its notice."""
+
+    message: Message
+    users: tuple[User, ...] = ()
 
 
 class Watermarks:
@@ -98,14 +107,14 @@ async def messages_after(services: Services, viewer_id: int, after_id: int, limi
         return list((await session.execute(statement)).scalars().all())
 
 
-async def _catch_up(services: Services, viewer_id: int, marks: Watermarks) -> AsyncIterator[Message]:
+async def _catch_up(services: Services, viewer_id: int, marks: Watermarks) -> AsyncIterator[Delivery]:
     services.fanout.metrics.catch_ups.inc()
     while True:
         rows = await _read_with_retries(services, viewer_id, marks.floor)
         for row in rows:
             if marks.take(row):
                 services.fanout.metrics.messages_caught_up.inc()
-                yield row
+                yield Delivery(row)
         if rows:
             marks.raise_floor(int(rows[-1].id or 0))
         if len(rows) < CATCH_UP_PAGE:
@@ -134,7 +143,7 @@ def _open_inbox(services: Services, viewer_id: int) -> Inbox:
         ) from None
 
 
-async def message_feed(services: Services, viewer_id: int) -> AsyncGenerator[Message, None]:
+async def message_feed(services: Services, viewer_id: int) -> AsyncGenerator[Delivery, None]:
     """Each message the viewer sends or receives from now on, until the subscriber stops iterating (use
     `contextlib.aclosing`) or the worker shuts down. RATE_LIMITED over the per-user cap."""
     floor = await newest_message_id(services, viewer_id)
@@ -150,9 +159,9 @@ async def message_feed(services: Services, viewer_id: int) -> AsyncGenerator[Mes
                 if inbox.closed:
                     return
                 inbox.behind = False
-                async for row in _catch_up(services, viewer_id, marks):
+                async for delivery in _catch_up(services, viewer_id, marks):
                     metrics.messages_delivered.inc()
-                    yield row
+                    yield delivery
                 if len(marks.last) > MAX_TRACKED_CONVERSATIONS:
                     inbox.mark_behind()
                 continue
@@ -166,7 +175,7 @@ async def message_feed(services: Services, viewer_id: int) -> AsyncGenerator[Mes
                 continue
             if marks.take(notice.row):
                 metrics.messages_delivered.inc()
-                yield notice.row
+                yield Delivery(notice.row, notice.users)
             if len(marks.last) > MAX_TRACKED_CONVERSATIONS:
                 inbox.mark_behind()
     finally:

@@ -24,8 +24,12 @@ class ChatSubscription:
         viewer_id = require_viewer(context.viewer_id)
         services = context.services
         async with aclosing(live_chat.message_feed(services, viewer_id)) as feed:
-            async for row in feed:
+            async for delivery in feed:
                 # Each message is resolved as a request of its own: loaders cache for one request, and a
-                # subscription may stay open for days.
+                # subscription may stay open for days. Its users, read once as it was committed, are
+                # handed to them, so a delivery usually costs no query.
                 context.loaders = Loaders.for_request(services.db, viewer_id)
-                yield message_from_row(row)
+                for user in delivery.users:
+                    if user.id is not None:
+                        context.loaders.user_by_id.prime(user.id, user)
+                yield message_from_row(delivery.message)

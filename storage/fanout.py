@@ -36,7 +36,7 @@ from sqlmodel import col
 
 from core.metrics import RealtimeMetrics
 from storage.db import Database
-from storage.models import Message
+from storage.models import Message, User
 
 log = logging.getLogger("douyin.fanout")
 
@@ -55,13 +55,15 @@ LISTENER_TASK_NAME = "douyin-chat-notices"
 @dataclass(frozen=True, slots=True)
 class Notice:
     """Message `message_id` was committed in the conversation of `sender_id` and `recipient_id`, whose
-    message before it was `previous_id` (0: none). `row` is the message itself where it is at hand."""
+    message before it was `previous_id` (0: none). `row` is the message itself where it is at hand, and
+    `users` the rows of its two users as of its commit (so that a delivery needs no query of its own)."""
 
     message_id: int
     previous_id: int
     sender_id: int
     recipient_id: int
     row: Message | None = None
+    users: tuple[User, ...] = ()
 
     @property
     def conversation(self) -> tuple[int, int]:
@@ -173,8 +175,11 @@ class Fanout:
             del self._inboxes[inbox.user_id]
         self.metrics.subscriptions_open.dec()
 
+    def has_inbox_for(self, *user_ids: int) -> bool:
+        return any(user_id in self._inboxes for user_id in user_ids)
+
     def interested(self, notice: Notice) -> bool:
-        return notice.sender_id in self._inboxes or notice.recipient_id in self._inboxes
+        return self.has_inbox_for(notice.sender_id, notice.recipient_id)
 
     def dispatch(self, notice: Notice) -> None:
         for user_id in (notice.sender_id, notice.recipient_id):
@@ -342,18 +347,26 @@ class RedisFanout(Fanout):
         if not notices:
             return
         try:
-            rows = await self._rows([notice.message_id for notice in notices])
+            messages, users = await self._rows(notices)
         except Exception as error:  # the readers catch up from the database when it answers again
             log.warning("could not read noticed messages: %s", type(error).__name__)
-            rows = {}
+            messages, users = {}, {}
         for notice in notices:
             # Without its row (not found, or the read failed) the notice still tells its readers to look.
-            self.dispatch(replace(notice, row=rows.get(notice.message_id)))
+            people = tuple(users[key] for key in (notice.sender_id, notice.recipient_id) if key in users)
+            self.dispatch(replace(notice, row=messages.get(notice.message_id), users=people))
 
-    async def _rows(self, ids: Sequence[int]) -> dict[int, Message]:
+    async def _rows(self, notices: Sequence[Notice]) -> tuple[dict[int, Message], dict[int, User]]:
+        """The noticed messages and their users: two queries for the whole batch."""
+        message_ids = [notice.message_id for notice in notices]
+        user_ids = {user_id for notice in notices for user_id in (notice.sender_id, notice.recipient_id)}
         async with self._db.read() as session:
-            found = (await session.execute(select(Message).where(col(Message.id).in_(ids)))).scalars()
-            return {row.id: row for row in found if row.id is not None}
+            messages = await session.scalars(select(Message).where(col(Message.id).in_(message_ids)))
+            users = await session.scalars(select(User).where(col(User.id).in_(user_ids)))
+            return (
+                {row.id: row for row in messages if row.id is not None},
+                {row.id: row for row in users if row.id is not None},
+            )
 
 
 def create_fanout(redis_url: str, db: Database, *, prefix: str, queue_size: int, per_user: int) -> Fanout:

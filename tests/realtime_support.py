@@ -108,7 +108,7 @@ class GraphQLSocket:
 
     async def messages(self, count: int, within: float = 10.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + within
-        received = []
+        received: list[dict[str, Any]] = []
         while len(received) < count:
             received.append(await self.next_message(max(0.01, deadline - time.monotonic())))
         return received
@@ -169,7 +169,12 @@ async def serving(app: ASGIApp) -> AsyncIterator[str]:
 
 async def rest_send(http: httpx.AsyncClient, token: str, to_user_id: int, content: str) -> None:
     """`message/action` on the client's server; fails unless it succeeded."""
-    params = {"token": token, "to_user_id": to_user_id, "action_type": 1, "content": content}
+    params: dict[str, str | int] = {
+        "token": token,
+        "to_user_id": to_user_id,
+        "action_type": 1,
+        "content": content,
+    }
     response = await http.post("/douyin/message/action/", params=params)
     assert response.status_code == 200, response.text
     assert response.json()["status_code"] == 0, response.text

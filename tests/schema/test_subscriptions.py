@@ -26,7 +26,7 @@ from app import create_app
 from resolvers import chat, live_chat
 from storage.fanout import LISTENER_TASK_NAME, RedisFanout
 from storage.services import Services
-from tests.conftest import TEST_JWT_SECRET, Backend, clear_tables, make_settings
+from tests.conftest import TEST_JWT_SECRET, Backend, StatementCounter, clear_tables, make_settings
 from tests.graphql_support import Account, create_users, data_of
 from tests.realtime_support import (
     LEGACY_WS,
@@ -146,6 +146,21 @@ async def test_each_conversation_arrives_in_commit_order_exactly_once(
         assert [int(m["id"]) for m in delivered] == sorted(int(m["id"]) for m in delivered)
 
 
+async def test_a_delivery_costs_no_query_of_its_own(
+    services: Services, live: str, sql_counter: StatementCounter
+) -> None:
+    alice, bob = await create_users(services, 2)
+    to_alice, to_bob = await open_subscriptions(services, live, [(alice, TRANSPORT_WS), (bob, LEGACY_WS)])
+    sql_counter.reset()
+    await chat.send_message(services, bob.id, alice.id, "cheap")
+    after_send = sql_counter.count
+    for socket in (to_alice, to_bob):
+        message = await socket.next_message()
+        assert (message["sender"], message["recipient"]) == ({"id": bob.gid}, {"id": alice.gid})
+    # The users were read once, in the send's transaction, and handed to both subscriptions.
+    assert sql_counter.count == after_send
+
+
 async def test_a_message_committed_before_the_subscription_is_not_replayed(
     services: Services, live: str, client: httpx.AsyncClient
 ) -> None:
@@ -179,14 +194,14 @@ async def test_a_subscriber_that_falls_behind_is_caught_up_from_the_database_wit
             sent.append(row.id)
             await chat.send_message(services, bob.id, carol.id, f"to carol {index}")
             fast_row = await asyncio.wait_for(first_fast if index == 0 else anext(fast), 1)
-            assert fast_row.content == f"to carol {index}"
+            assert fast_row.message.content == f"to carol {index}"
             inbox = next(iter(services.fanout._inboxes[alice.id]))
             assert len(inbox) <= inbox.capacity
         assert services.fanout.metrics.queue_overflows.value > 0
         caught_up_before = services.fanout.metrics.messages_caught_up.value
-        slow_ids = [(await first_slow).id]
+        slow_ids = [(await first_slow).message.id]
         while len(slow_ids) < len(sent):
-            slow_ids.append((await asyncio.wait_for(anext(slow), 1)).id)
+            slow_ids.append((await asyncio.wait_for(anext(slow), 1)).message.id)
         assert slow_ids == sent
         assert services.fanout.metrics.messages_caught_up.value > caught_up_before
         # Nothing more: the catch-ups gave every message once.
@@ -504,7 +519,7 @@ async def test_every_message_sent_while_redis_restarts_arrives_exactly_once(
                 await send("later", 2)
 
                 for socket in (to_alice, bob_on_b):
-                    received = []
+                    received: list[dict[str, Any]] = []
                     while len(received) < len(sent):
                         message = await _next_from(socket, bob, within=15)
                         received.append(message)

@@ -16,6 +16,7 @@ import pytest
 import redis.asyncio as redis_asyncio
 
 from resolvers import chat, live_chat
+from resolvers.live_chat import Delivery
 from storage.fanout import Fanout, Notice, RedisFanout, TooManySubscriptionsError
 from storage.models import Message
 from storage.services import Services
@@ -128,8 +129,8 @@ async def feed(services: Services) -> AsyncIterator[tuple[int, int, _Pending]]:
 class _Pending:
     """The feed, with the `anext` that started it still pending."""
 
-    def __init__(self, first: asyncio.Future[Message], messages: AsyncIterator[Message]) -> None:
-        self._first: asyncio.Future[Message] | None = first
+    def __init__(self, first: asyncio.Future[Delivery], messages: AsyncIterator[Delivery]) -> None:
+        self._first: asyncio.Future[Delivery] | None = first
         self._messages = messages
 
     def __aiter__(self) -> _Pending:
@@ -138,8 +139,8 @@ class _Pending:
     async def __anext__(self) -> Message:
         if self._first is not None:
             first, self._first = self._first, None
-            return await asyncio.wait_for(first, 2)
-        return await asyncio.wait_for(anext(self._messages), 2)
+            return (await asyncio.wait_for(first, 2)).message
+        return (await asyncio.wait_for(anext(self._messages), 2)).message
 
     async def aclose_first(self) -> None:
         if self._first is not None:
@@ -256,6 +257,7 @@ async def test_a_notice_published_by_one_worker_reaches_the_others_inboxes_with_
     assert received is not None
     assert received.row is not None
     assert (received.message_id, received.row.content) == (row.id, "hello")
+    assert {user.id for user in received.users} == {alice.id, bob.id}  # read once per batch, for every reader
     # The sender's own worker handed it on at once, and ignores its own echo from Redis.
     assert (await asyncio.wait_for(on_b.next(), 1)) is not None
     await asyncio.sleep(0.2)
