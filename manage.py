@@ -52,6 +52,12 @@ def main() -> None:
         if settings.seed_demo and asyncio.run(_seed(settings)):
             print("demo content loaded")
     else:
+        if settings.workers > 1 and not settings.redis_url:
+            logging.getLogger("douyin").warning(
+                "WORKERS=%d without REDIS_URL: each worker's cache and chat subscriptions see only its own "
+                "requests; set REDIS_URL",
+                settings.workers,
+            )
         uvicorn.run(
             "app:create_app",
             factory=True,
@@ -63,6 +69,7 @@ def main() -> None:
             # Protocol-level pings keep idle subscriptions alive through proxies and drop dead peers.
             ws_ping_interval=settings.ws_ping_interval_seconds or None,
             ws_ping_timeout=settings.ws_ping_timeout_seconds or None,
+            ws_per_message_deflate=settings.ws_per_message_deflate,
         )
 
 
