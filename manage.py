@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 from pathlib import Path
 
@@ -65,6 +66,12 @@ def main() -> None:
         metrics_dir = Path(settings.prometheus_multiproc_dir or settings.data_dir / "metrics").resolve()
         prepare_multiprocess_dir(metrics_dir)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        if settings.workers > 1 and not settings.redis_url:
+            logging.getLogger("douyin").warning(
+                "WORKERS=%d without REDIS_URL: each worker's cache and chat subscriptions see only its own "
+                "requests; set REDIS_URL",
+                settings.workers,
+            )
         uvicorn.run(
             "app:create_app",
             factory=True,
@@ -76,6 +83,10 @@ def main() -> None:
             # The request line (core/observe.py) replaces the access log, which prints query strings.
             access_log=False,
             proxy_headers=True,
+            # Protocol-level pings keep idle subscriptions alive through proxies and drop dead peers.
+            ws_ping_interval=settings.ws_ping_interval_seconds or None,
+            ws_ping_timeout=settings.ws_ping_timeout_seconds or None,
+            ws_per_message_deflate=settings.ws_per_message_deflate,
         )
 
 

@@ -122,6 +122,21 @@ class Settings(BaseSettings):
             raise ValueError("METRICS_ACCESS=token needs a METRICS_TOKEN of at least 16 characters")
         return self
 
+    # Realtime chat: the `messageReceived` subscription over WebSocket on /graphql.
+    # Subscriptions one user may hold open at once on one worker process.
+    subscriptions_per_user: int = Field(default=10, ge=1)
+    # Notices one subscription may have waiting; past that it is caught up from the database instead.
+    subscription_queue_size: int = Field(default=100, ge=1)
+    # Seconds a WebSocket client has after the handshake to send `connection_init` (else closed, 4408).
+    ws_init_timeout_seconds: float = Field(default=10.0, gt=0)
+    # WebSocket keep-alive: protocol pings every interval (and `ka` messages on the legacy graphql-ws),
+    # closing a connection whose pong is this late; 0 turns pings off.
+    ws_ping_interval_seconds: float = Field(default=20.0, ge=0)
+    ws_ping_timeout_seconds: float = Field(default=20.0, ge=0)
+    # permessage-deflate (browsers offer it): about 40 KiB of zlib state per connection on the worker
+    # (115 KiB instead of 73 in the subscription benchmark), to compress messages of a few hundred bytes.
+    ws_per_message_deflate: bool = False
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.env != "development" and self.jwt_secret == DEFAULT_JWT_SECRET:

@@ -12,6 +12,7 @@ from resolvers.errors import bad_input, not_found
 from resolvers.locks import lock_users
 from resolvers.validation import check_text
 from storage.db import insert_row
+from storage.fanout import Notice
 from storage.models import Message, User, table_of
 from storage.services import Services
 
@@ -39,7 +40,7 @@ async def send_message(services: Services, viewer_id: int, to_user_id: int, cont
     if to_user_id == viewer_id:
         raise bad_input("You cannot send a message to yourself")
 
-    async def work(session: AsyncSession) -> Message:
+    async def work(session: AsyncSession) -> Notice:
         # Both users' rows are locked, so sends in this conversation run one at a time; each takes a time
         # after the newest message (read with a lock, so it is the latest committed one). Times then
         # grow in commit order even when clocks of two servers disagree or one steps back, and a client
@@ -48,15 +49,16 @@ async def send_message(services: Services, viewer_id: int, to_user_id: int, cont
         pair_low, pair_high = min(viewer_id, to_user_id), max(viewer_id, to_user_id)
         newest = (
             await session.execute(
-                select(col(Message.created_at))
+                select(col(Message.created_at), col(Message.id))
                 .where(col(Message.pair_low) == pair_low, col(Message.pair_high) == pair_high)
                 .order_by(col(Message.created_at).desc())
                 .limit(1)
                 .with_for_update()
             )
-        ).scalar_one_or_none()
+        ).first()
         now = services.clock.now_ms()
-        created_at = now if newest is None else max(now, int(newest) + 1)
+        created_at = now if newest is None else max(now, int(newest[0]) + 1)
+        previous_id = 0 if newest is None else int(newest[1])
         message_id = await insert_row(
             session,
             table_of(Message),
@@ -67,6 +69,16 @@ async def send_message(services: Services, viewer_id: int, to_user_id: int, cont
             content=content,
             created_at=created_at,
         )
-        return (await session.execute(select(Message).where(col(Message.id) == message_id))).scalar_one()
+        row = (await session.execute(select(Message).where(col(Message.id) == message_id))).scalar_one()
+        users: tuple[User, ...] = ()
+        if services.fanout.has_inbox_for(viewer_id, to_user_id):
+            # Subscribers here will show the two users: read them now, not once per subscriber.
+            found = await session.execute(select(User).where(col(User.id).in_((viewer_id, to_user_id))))
+            users = tuple(found.scalars())
+        return Notice(message_id, previous_id, viewer_id, to_user_id, row, users)
 
-    return await services.db.run_write(work)
+    notice = await services.db.run_write(work)
+    # Committed: now tell the subscriptions (never from inside the transaction, which may still roll back).
+    await services.fanout.publish(notice)
+    assert notice.row is not None
+    return notice.row

@@ -18,6 +18,7 @@ from schema.guards import GuardRails
 from schema.publishing import PublishingMutation
 from schema.scalars import SCALAR_MAP
 from schema.social import SocialMutation
+from schema.subscriptions import ChatSubscription
 from schema.tracing import OperationTelemetry
 from schema.users import UserQuery
 from schema.videos import VideoMutation, VideoQuery
@@ -35,6 +36,11 @@ class Mutation(
     pass
 
 
+@strawberry.type
+class Subscription(ChatSubscription):
+    pass
+
+
 class DouyinSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -48,6 +54,7 @@ class DouyinSchema(strawberry.Schema):
 schema = DouyinSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
     # Order matters: the guard rails set the token limit before parsing and add the limit rules before
     # validation; the caches then parse and validate each distinct document once. The operation's span

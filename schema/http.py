@@ -1,4 +1,4 @@
-"""The ASGI app serving `/graphql` (HTTP, GraphiQL).
+"""The ASGI app serving `/graphql` (HTTP, GraphiQL, and WebSocket: see `schema.sockets`).
 
 Transport errors (bad JSON, a mutation over GET, a batch, a missing multipart file, a body over its limit)
 come back as JSON with a code, never as Strawberry's or Starlette's plain-text answers. Responses are
@@ -8,6 +8,7 @@ encoded with orjson.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import orjson
 from cross_web import HTTPException
@@ -17,11 +18,13 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.types.unset import UnsetType
 
 from core.body_limit import BodyLimit, is_body_too_large, too_large_message, upload_or_body_limit
 from resolvers.errors import ErrorCode
 from schema import schema
 from schema.context import Context, build_context
+from schema.sockets import LegacyWSHandler, SocketContext, TransportWSHandler, authenticate
 from storage.services import Services
 
 _BEARER = "bearer "
@@ -51,11 +54,22 @@ def body_too_large_error(message: str) -> Response:
 
 
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, services: Services, **options: object) -> None:
         super().__init__(schema, **options)  # type: ignore[arg-type]
         self.services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            sockets_open = self.services.fanout.metrics.sockets_open
+            sockets_open.inc()
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                sockets_open.dec()
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -77,8 +91,14 @@ class GraphQLView(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        http_request = request if isinstance(request, Request) else None
-        return await build_context(self.services, request=http_request, token=bearer_token(request))
+        if isinstance(request, WebSocket):
+            return await socket_context(self.services, request, bearer_token(request))
+        return await build_context(self.services, request=request, token=bearer_token(request))
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        if isinstance(context, SocketContext):
+            authenticate(context)
+        return UnsetType()  # a plain connection_ack
 
     def decode_json(self, data: str | bytes) -> object:
         """Bad JSON, invalid UTF-8 and nesting too deep to decode are refused as bad JSON (never a
@@ -99,6 +119,15 @@ class GraphQLView(GraphQL[Context, None]):
         return orjson.dumps(data)
 
 
+async def socket_context(services: Services, websocket: WebSocket, token: str | None) -> SocketContext:
+    """Anonymous until `connection_init` signs the connection in (`schema.sockets.authenticate`)."""
+    context = SocketContext.of(await build_context(services, request=None, token=None), token)
+    if not services.settings.public_base_url:
+        scheme = "https" if websocket.url.scheme == "wss" else "http"
+        context.base_url = f"{scheme}://{websocket.url.netloc}"
+    return context
+
+
 def create_graphql_app(services: Services) -> ASGIApp:
     """The view behind its body limit: one upload at the cap for multipart requests, the small JSON
     limit for anything else."""
@@ -107,6 +136,12 @@ def create_graphql_app(services: Services) -> ASGIApp:
         services,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         multipart_uploads_enabled=True,
+        # WebSocket: browsers on other origins only when CORS allows them; legacy graphql-ws keep-alives.
+        allowed_origins=settings.cors_origin_list,
+        keep_alive=settings.ws_ping_interval_seconds > 0,
+        keep_alive_interval=settings.ws_ping_interval_seconds or None,
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+        max_subscriptions_per_connection=settings.subscriptions_per_user,
     )
     limit_for = upload_or_body_limit(settings.upload_max_bytes, settings.max_request_body_bytes)
     return BodyLimit(view, limit_for, body_too_large_error)

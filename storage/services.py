@@ -9,6 +9,7 @@ from core.clock import SYSTEM_CLOCK, Clock
 from settings import Settings
 from storage.cache import Cache, create_cache
 from storage.db import Database
+from storage.fanout import Fanout, create_fanout
 from storage.objects import ObjectStore, create_object_store
 
 
@@ -23,19 +24,30 @@ class Services:
     media_jobs: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
     # Every time a write records comes from here; tests hand in a clock they set.
     clock: Clock = SYSTEM_CLOCK
+    # Chat notices to this worker's subscriptions (through Redis to every worker's when it is set).
+    fanout: Fanout = field(default_factory=Fanout)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
+        db = Database.from_settings(settings)
         return cls(
             settings=settings,
-            db=Database.from_settings(settings),
+            db=db,
             cache=create_cache(settings.redis_url, settings.cache_max_entries, settings.cache_prefix),
             objects=create_object_store(settings),
             media_jobs=asyncio.Semaphore(settings.media_max_jobs),
             clock=clock,
+            fanout=create_fanout(
+                settings.redis_url,
+                db,
+                prefix=settings.cache_prefix,
+                queue_size=settings.subscription_queue_size,
+                per_user=settings.subscriptions_per_user,
+            ),
         )
 
     async def close(self) -> None:
+        await self.fanout.close()
         await self.objects.close()
         await self.cache.close()
         await self.db.dispose()
