@@ -22,16 +22,10 @@ class Counter:
         self.value += amount
 
 
-class Gauge:
+class Gauge(Counter):
     """Goes up and down: something currently open."""
 
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value = 0
-
-    def inc(self, amount: int = 1) -> None:
-        self.value += amount
+    __slots__ = ()
 
     def dec(self, amount: int = 1) -> None:
         self.value -= amount
