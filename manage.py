@@ -87,6 +87,9 @@ def main() -> None:
             ws_ping_interval=settings.ws_ping_interval_seconds or None,
             ws_ping_timeout=settings.ws_ping_timeout_seconds or None,
             ws_per_message_deflate=settings.ws_per_message_deflate,
+            timeout_keep_alive=settings.keep_alive_timeout_seconds,
+            limit_concurrency=settings.max_connections or None,
+            timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
         )
 
 

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = 8080
     workers: int = 1
+    # Connections: an idle keep-alive connection is closed after this long; once MAX_CONNECTIONS
+    # connections (or requests in flight) are open in a worker, new requests get a 503 at once (0: no
+    # cap); on SIGTERM, requests in flight get this long to finish.
+    keep_alive_timeout_seconds: int = Field(default=5, ge=1)
+    max_connections: int = Field(default=2000, ge=0)
+    graceful_shutdown_seconds: int = Field(default=30, ge=1)
     data_dir: Path = Path("./var")
     log_level: str = "info"
     # text: readable lines (the default); json: one JSON object per line, for log collectors.

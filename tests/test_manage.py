@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -64,3 +65,49 @@ def test_cold_start_serves_health_readiness_graphiql_and_demo_media(served: tupl
         response = httpx.get(f"{base}/media/{key}")
         assert response.status_code == 200
         assert response.content == path.read_bytes()
+
+
+def test_serve_caps_connections_and_drops_idle_ones(tmp_path: Path) -> None:
+    """Past MAX_CONNECTIONS a request gets a clean 503 at once; a keep-alive connection left idle after
+    its request is closed after KEEP_ALIVE_TIMEOUT_SECONDS, freeing its place."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "ENV": "development",
+        "DATA_DIR": str(tmp_path / "var"),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "LOG_LEVEL": "warning",
+        "SEED_DEMO": "false",
+        "MAX_CONNECTIONS": "3",  # open connections, this test's client included
+        "KEEP_ALIVE_TIMEOUT_SECONDS": "1",
+    }
+    for name in ("DATABASE_URL", "REDIS_URL", "S3_ENDPOINT", "JWT_SECRET", "PUBLIC_BASE_URL"):
+        env.pop(name, None)
+    subprocess.run([sys.executable, "manage.py", "migrate"], cwd=ROOT, env=env, check=True, timeout=120)
+    server = subprocess.Popen([sys.executable, "manage.py", "serve"], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    idle: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        for _ in range(2):  # one request each, then idle on the kept-alive connection
+            connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+            assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+            idle.append(connection)
+        assert httpx.get(f"{base}/healthz", timeout=5).status_code == 503
+        # The server closes the idle ones (recv gives b"" at the end of the stream), freeing the cap.
+        for connection in idle:
+            assert connection.recv(1) == b""
+        assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+    finally:
+        for connection in idle:
+            connection.close()
+        server.terminate()
+        server.wait(timeout=10)
