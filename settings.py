@@ -26,9 +26,10 @@ class Settings(BaseSettings):
     workers: int = 1
     # Connections: an idle keep-alive connection is closed after this long; once MAX_CONNECTIONS
     # connections (or requests in flight) are open in a worker, new requests get a 503 at once (0: no
-    # cap); on SIGTERM, requests in flight get this long to finish.
+    # cap; every open subscription is a connection, so leave room for them); on SIGTERM, requests in
+    # flight get this long to finish.
     keep_alive_timeout_seconds: int = Field(default=5, ge=1)
-    max_connections: int = Field(default=2000, ge=0)
+    max_connections: int = Field(default=20_000, ge=0)
     graceful_shutdown_seconds: int = Field(default=30, ge=1)
     data_dir: Path = Path("./var")
     log_level: str = "info"
