@@ -2,51 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.support.servers import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "ENV": "development",
-        "DATA_DIR": str(tmp_path / "var"),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "LOG_LEVEL": "warning",
-    }
-    for name in ("DATABASE_URL", "REDIS_URL", "S3_ENDPOINT", "JWT_SECRET", "PUBLIC_BASE_URL"):
-        env.pop(name, None)
-    for step in ("migrate", "seed"):
-        subprocess.run([sys.executable, "manage.py", step], cwd=ROOT, env=env, check=True, timeout=120)
-    server = subprocess.Popen([sys.executable, "manage.py", "serve"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with serving(tmp_path / "var", steps=("migrate", "seed")) as base:
         yield base, tmp_path / "var"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_cold_start_serves_health_readiness_graphiql_and_demo_media(served: tuple[str, Path]) -> None:
@@ -70,32 +41,11 @@ def test_cold_start_serves_health_readiness_graphiql_and_demo_media(served: tupl
 def test_serve_caps_connections_and_drops_idle_ones(tmp_path: Path) -> None:
     """Past MAX_CONNECTIONS a request gets a clean 503 at once; a keep-alive connection left idle after
     its request is closed after KEEP_ALIVE_TIMEOUT_SECONDS, freeing its place."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "ENV": "development",
-        "DATA_DIR": str(tmp_path / "var"),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "LOG_LEVEL": "warning",
-        "SEED_DEMO": "false",
-        "MAX_CONNECTIONS": "3",  # open connections, this test's client included
-        "KEEP_ALIVE_TIMEOUT_SECONDS": "1",
-    }
-    for name in ("DATABASE_URL", "REDIS_URL", "S3_ENDPOINT", "JWT_SECRET", "PUBLIC_BASE_URL"):
-        env.pop(name, None)
-    subprocess.run([sys.executable, "manage.py", "migrate"], cwd=ROOT, env=env, check=True, timeout=120)
-    server = subprocess.Popen([sys.executable, "manage.py", "serve"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
+    # Three: the two idle connections below and the client that is then refused.
+    overrides = {"SEED_DEMO": "false", "MAX_CONNECTIONS": "3", "KEEP_ALIVE_TIMEOUT_SECONDS": "1"}
     idle: list[socket.socket] = []
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with serving(tmp_path / "var", overrides) as base:
+        port = int(base.rsplit(":", 1)[1])
         for _ in range(2):  # one request each, then idle on the kept-alive connection
             connection = socket.create_connection(("127.0.0.1", port), timeout=5)
             connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
@@ -106,8 +56,5 @@ def test_serve_caps_connections_and_drops_idle_ones(tmp_path: Path) -> None:
         for connection in idle:
             assert connection.recv(1) == b""
         assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
-    finally:
-        for connection in idle:
-            connection.close()
-        server.terminate()
-        server.wait(timeout=10)
+    for connection in idle:
+        connection.close()

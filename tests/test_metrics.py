@@ -3,9 +3,6 @@ the same with two workers (multiprocess mode)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,8 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app
 from storage.services import Services
-from tests.conftest import free_port
 from tests.support.factories import add_users, add_videos
+from tests.support.servers import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "metrics-token-0123456789"
@@ -150,44 +147,13 @@ async def test_token_access_needs_the_bearer_token(remote_client: httpx.AsyncCli
 
 @pytest.fixture(params=[1, 2], ids=["one-worker", "two-workers"])
 def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, Path, int]]:
-    port = free_port()
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_999999.db").write_bytes(b"left over from an earlier run")
-    env = {
-        **os.environ,
-        "ENV": "development",
-        "DATA_DIR": str(tmp_path / "var"),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "LOG_LEVEL": "warning",
-        "WORKERS": str(request.param),
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-    }
-    for name in (
-        "DATABASE_URL",
-        "REDIS_URL",
-        "S3_ENDPOINT",
-        "JWT_SECRET",
-        "PUBLIC_BASE_URL",
-        "OTEL_SERVICE_NAME",
-    ):
-        env.pop(name, None)
-    subprocess.run([sys.executable, "manage.py", "migrate"], cwd=ROOT, env=env, check=True, timeout=120)
-    server = subprocess.Popen([sys.executable, "manage.py", "serve"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        yield base, metrics_dir, int(request.param)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    workers = int(request.param)
+    overrides = {"WORKERS": str(workers), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    with serving(tmp_path / "var", overrides) as base:
+        yield base, metrics_dir, workers
 
 
 def _worker_pids(metrics_dir: Path) -> set[str]:
