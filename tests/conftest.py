@@ -13,6 +13,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,17 +127,16 @@ def settings_overrides() -> dict[str, Any]:
     return {}
 
 
-@pytest.fixture
-async def services(
-    backend: Backend, tmp_path: Path, settings_overrides: dict[str, Any]
-) -> AsyncIterator[Services]:
+@asynccontextmanager
+async def open_services(backend: Backend, data_dir: Path, **overrides: Any) -> AsyncIterator[Services]:
+    """Services on `backend` with empty tables, closed at the end."""
     settings = make_settings(
-        tmp_path,
+        data_dir,
         database_url=backend.database_url,
         redis_url=backend.redis_url,
         # Each test its own keys in the shared Redis, so counters never leak between tests or runs.
         cache_prefix=f"test:{uuid.uuid4().hex}:",
-        **settings_overrides,
+        **overrides,
     )
     opened = Services.open(settings)
     await clear_tables(opened)
@@ -146,6 +146,14 @@ async def services(
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+async def services(
+    backend: Backend, tmp_path: Path, settings_overrides: dict[str, Any]
+) -> AsyncIterator[Services]:
+    async with open_services(backend, tmp_path, **settings_overrides) as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,18 +44,20 @@ def test_serve_caps_connections_and_drops_idle_ones(tmp_path: Path) -> None:
     its request is closed after KEEP_ALIVE_TIMEOUT_SECONDS, freeing its place."""
     # Three: the two idle connections below and the client that is then refused.
     overrides = {"SEED_DEMO": "false", "MAX_CONNECTIONS": "3", "KEEP_ALIVE_TIMEOUT_SECONDS": "1"}
-    idle: list[socket.socket] = []
-    with serving(tmp_path / "var", overrides) as base:
+    with serving(tmp_path / "var", overrides) as base, contextlib.ExitStack() as sockets:
         port = int(base.rsplit(":", 1)[1])
+        idle = []
         for _ in range(2):  # one request each, then idle on the kept-alive connection
-            connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+            connection = sockets.enter_context(socket.create_connection(("127.0.0.1", port), timeout=5))
             connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
-            assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+            answer, chunk = b"", b"-"
+            while chunk and not answer.endswith(b'{"status":"ok"}'):  # the whole answer, body included
+                chunk = connection.recv(4096)
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b'{"status":"ok"}')
             idle.append(connection)
         assert httpx.get(f"{base}/healthz", timeout=5).status_code == 503
         # The server closes the idle ones (recv gives b"" at the end of the stream), freeing the cap.
         for connection in idle:
             assert connection.recv(1) == b""
         assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
-    for connection in idle:
-        connection.close()

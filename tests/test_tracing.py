@@ -3,7 +3,6 @@ to a receiver on loopback."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from opentelemetry.trace import SpanKind
 from app import create_app
 from core import telemetry
 from storage.services import Services
-from tests.conftest import Backend, clear_tables, make_settings
+from tests.conftest import Backend, make_settings, open_services
 from tests.support.factories import Account, add_follows, add_users, add_videos
 from tests.support.otlp import otlp_receiver
 
@@ -43,18 +42,8 @@ def exporter() -> Iterator[InMemorySpanExporter]:
 async def traced_services(
     exporter: InMemorySpanExporter, backend: Backend, tmp_path: Path
 ) -> AsyncIterator[Services]:
-    settings = make_settings(
-        tmp_path,
-        database_url=backend.database_url,
-        redis_url=backend.redis_url,
-        cache_prefix=f"test:{uuid.uuid4().hex}:",
-    )
-    opened = Services.open(settings)
-    await clear_tables(opened)
-    try:
+    async with open_services(backend, tmp_path) as opened:
         yield opened
-    finally:
-        await opened.close()
 
 
 @pytest.fixture

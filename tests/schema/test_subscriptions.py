@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing, suppress
 from datetime import UTC, datetime
@@ -26,7 +25,12 @@ from app import create_app
 from resolvers import chat, live_chat
 from storage.fanout import LISTENER_TASK_NAME, RedisFanout
 from storage.services import Services
-from tests.conftest import TEST_JWT_SECRET, Backend, StatementCounter, clear_tables, make_settings
+from tests.conftest import (
+    TEST_JWT_SECRET,
+    Backend,
+    StatementCounter,
+    open_services,
+)
 from tests.support.factories import Account, add_users
 from tests.support.graphql import data_of
 from tests.support.realtime import (
@@ -412,18 +416,8 @@ async def test_a_peer_that_stops_reading_is_dropped_by_the_servers_pings(
 @pytest.fixture
 async def shared_services(mariadb_backend: Backend, tmp_path: Path) -> AsyncIterator[Services]:
     """MariaDB + Redis services for tests whose servers run in processes of their own."""
-    settings = make_settings(
-        tmp_path,
-        database_url=mariadb_backend.database_url,
-        redis_url=mariadb_backend.redis_url,
-        cache_prefix=f"test:{uuid.uuid4().hex}:",
-    )
-    opened = Services.open(settings)
-    await clear_tables(opened)
-    try:
+    async with open_services(mariadb_backend, tmp_path) as opened:
         yield opened
-    finally:
-        await opened.close()
 
 
 def _environment(services: Services, redis_url: str | None = None) -> dict[str, str]:
