@@ -54,7 +54,8 @@ def test_serve_caps_connections_and_drops_idle_ones(tmp_path: Path) -> None:
             while chunk and not answer.endswith(b'{"status":"ok"}'):  # the whole answer, body included
                 chunk = connection.recv(4096)
                 answer += chunk
-            assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b'{"status":"ok"}')
+            assert answer.startswith(b"HTTP/1.1 200")
+            assert answer.endswith(b'{"status":"ok"}')
             idle.append(connection)
         assert httpx.get(f"{base}/healthz", timeout=5).status_code == 503
         # The server closes the idle ones (recv gives b"" at the end of the stream), freeing the cap.
