@@ -133,27 +133,17 @@ async def test_graphql_refuses_an_undeclared_multipart_body_over_the_cap(
 ) -> None:
     services.settings = services.settings.model_copy(update={"upload_max_bytes": 1000})
     app = create_app(services=services)
-    boundary = "b0undary"
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n'
-        '{"query": "mutation($f: Upload!) { publishVideo(title: \\"t\\", file: $f) { id } }",'
-        ' "variables": {"f": null}}\r\n'
-        f'--{boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n'
-        '{"0": ["variables.f"]}\r\n'
-        f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="big.mp4"\r\n\r\n'
-    ).encode()
+    (head, _, tail), headers = publish_form(0)
 
     async def body() -> AsyncIterator[bytes]:
         yield head
         async for chunk in chunks(2 * FORM_ALLOWANCE_BYTES):
             yield chunk
-        yield f"\r\n--{boundary}--\r\n".encode()
+        yield tail
 
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        response = await client.post(
-            "/graphql", content=body(), headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
-        )
+        response = await client.post("/graphql", content=body(), headers=headers)
     assert response.status_code == 413
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     await assert_nothing_published(services)
