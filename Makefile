@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run migrate seed test lint bench clean
+.PHONY: install run migrate seed test lint bench soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ lint: install
 
 bench: install
 	$(PY) -m bench
+
+# Two minutes of 50 mixed clients, then a consistency check (not part of `make test`).
+soak: install
+	$(PY) -m bench.soak
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
