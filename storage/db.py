@@ -90,12 +90,9 @@ def _observe(engine: AsyncEngine) -> None:
         metrics.DB_POOL_IN_USE.dec()
 
     if telemetry.STATE.enabled:
-        from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
-        from opentelemetry.metrics import NoOpMeter
+        from storage.sql_spans import trace_engine
 
-        connections = NoOpMeter("douyin").create_up_down_counter("db.client.connections.usage")
-        tracer = telemetry.tracer_for("opentelemetry.instrumentation.sqlalchemy")
-        EngineTracer(tracer, sync_engine, connections)  # type: ignore[no-untyped-call]
+        trace_engine(telemetry.tracer_for("opentelemetry.instrumentation.sqlalchemy"), sync_engine)
 
 
 class Database:

@@ -101,3 +101,19 @@ def test_console_spans_are_one_readable_line_each(capsys: pytest.CaptureFixture[
 def test_the_default_settings_leave_tracing_off(tmp_path: Path) -> None:
     assert not make_settings(tmp_path).tracing_config.enabled
     assert Settings.model_fields["metrics_access"].default == "loopback"
+
+
+def test_the_resource_hashes_once_and_still_equals_the_sdks() -> None:
+    """The OTLP encoder groups spans by resource: ours must hash and compare as the SDK's would."""
+    from opentelemetry.sdk.resources import Resource
+
+    provider = telemetry.configure(TracingConfig(service_name="douyin-test", exporter="console"))
+    assert provider is not None
+    try:
+        resource = provider.resource
+        same = Resource(dict(resource.attributes), resource.schema_url)
+        assert hash(resource) == hash(same)
+        assert resource == same
+        assert len({resource: 1, same: 2}) == 1
+    finally:
+        telemetry.shutdown(provider)
