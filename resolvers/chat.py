@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -16,23 +16,38 @@ from storage.fanout import Notice
 from storage.models import Message, User, table_of
 from storage.services import Services
 
+# Built once: a chat poll runs these every second per open chat, and building them cost more than
+# running them.
+_USER_EXISTS = select(col(User.id)).where(col(User.id) == bindparam("user_id"))
+# "Newer than nothing" is newer than -1: message times are epoch milliseconds.
+_CONVERSATION = (
+    select(Message)
+    .where(
+        col(Message.pair_low) == bindparam("low"),
+        col(Message.pair_high) == bindparam("high"),
+        col(Message.created_at) > bindparam("after"),
+    )
+    .order_by(col(Message.created_at), col(Message.id))
+    .limit(bindparam("first"))
+)
+
 
 async def conversation(
     services: Services, viewer_id: int, other_id: int, after_ms: int | None, first: int
 ) -> Sequence[Message]:
-    """Both directions, oldest first, strictly newer than `after_ms`."""
+    """Both directions, oldest first, strictly newer than `after_ms`; NOT_FOUND when there is no such
+    user (asked only when there are no messages: the foreign keys say a message's users exist)."""
+    values = {
+        "low": min(viewer_id, other_id),
+        "high": max(viewer_id, other_id),
+        "after": -1 if after_ms is None else after_ms,
+        "first": first,
+    }
     async with services.db.read() as session:
-        exists = (await session.execute(select(col(User.id)).where(col(User.id) == other_id))).first()
-        if exists is None:
+        rows = (await session.execute(_CONVERSATION, values)).scalars().all()
+        if not rows and (await session.execute(_USER_EXISTS, {"user_id": other_id})).first() is None:
             raise not_found("No such user")
-        statement = select(Message).where(
-            col(Message.pair_low) == min(viewer_id, other_id),
-            col(Message.pair_high) == max(viewer_id, other_id),
-        )
-        if after_ms is not None:
-            statement = statement.where(col(Message.created_at) > after_ms)
-        statement = statement.order_by(col(Message.created_at), col(Message.id)).limit(first)
-        return (await session.execute(statement)).scalars().all()
+        return rows
 
 
 async def send_message(services: Services, viewer_id: int, to_user_id: int, content: str) -> Message:

@@ -7,13 +7,16 @@ Results are exactly what `/graphql` would answer: data, or errors carrying their
 whether a given token was rejected, which the schema alone cannot tell a client ("no viewer").
 
 Prepared documents run straight on graphql-core: parsing, validation and the guard rails have already been
-done for them once, so per-request work is execution alone.
+done for them once, so per-request work is execution alone. `/graphql` uses the same door for the
+documents clients send (`Executor.prepare_request`): each distinct document is parsed under the token
+limit and validated with the schema's rules and the guard rails once, then executed directly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, TypeGuard, cast
 
 from graphql import (
@@ -23,22 +26,28 @@ from graphql import (
     GraphQLSchema,
     OperationDefinitionNode,
     execute,
+    get_operation_ast,
     parse,
+    specified_rules,
     validate,
 )
 from starlette.requests import Request
 from strawberry.execution import optimized_is_awaitable
+from strawberry.schema.schema import validate_document
 
 from core import metrics, telemetry
 from core.clock import Clock
 from schema import schema
 from schema.context import Context, build_context
 from schema.errors import INTERNAL_MESSAGE, classify
+from schema.guards import limit_rules
 from schema.tracing import observe_operation
 from settings import Settings
 from storage.services import Services
 
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+# Distinct client documents kept parsed and validated; beyond it the least recently used are dropped.
+REQUEST_DOCUMENTS_CACHED = 512
 # Strawberry's faster awaitable check, as its own execution uses (typed as a plain bool predicate).
 _is_awaitable = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
 
@@ -105,33 +114,61 @@ class Session:
                 failures.append(failure.code)
                 raise
 
-    async def _execute(
-        self, document: PreparedDocument, operation_name: str, variables: Mapping[str, Any]
-    ) -> dict[str, Any]:
+    async def execute(
+        self, node: DocumentNode, operation_name: str | None, variables: Mapping[str, Any] | None
+    ) -> ExecutionResult:
+        """The whole result, data and errors (each error classified, as `/graphql` answers them)."""
         result = execute(
             schema._schema,
-            document.node,
+            node,
             context_value=self.context,
-            variable_values=dict(variables),
+            variable_values=None if variables is None else dict(variables),
             operation_name=operation_name,
             executor_class=schema.execution_context_class,
             is_awaitable=_is_awaitable,
         )
         if not isinstance(result, ExecutionResult):
             result = await result
+        for error in result.errors or ():
+            classify(error, self.context.request_id)
+        return result
+
+    async def _execute(
+        self, document: PreparedDocument, operation_name: str, variables: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        result = await self.execute(document.node, operation_name, variables)
         if result.errors:
-            for error in result.errors:
-                classify(error, self.context.request_id)
             raise _failure(result.errors[0])
         if result.data is None:
             raise OperationFailedError(INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE)
         return result.data
 
 
+@dataclass(frozen=True, slots=True)
+class RequestDocument:
+    """A client's document that parsed and validated under the guard rails."""
+
+    node: DocumentNode
+    digest: str
+
+    def operation(self, operation_name: str | None) -> OperationDefinitionNode | None:
+        """The operation a request runs; None when the name matches none (or none is given and the
+        document holds several)."""
+        return get_operation_ast(self.node, operation_name)
+
+
 class Executor:
     def __init__(self, services: Services, *, observed: bool = True) -> None:
         self._services = services
         self._observed = observed
+        settings = services.settings
+        self._max_tokens = settings.max_query_tokens
+        # The same rules, in the same order, as a document sent to the Strawberry view gets.
+        limits = limit_rules(
+            settings.max_query_depth, settings.max_query_aliases, settings.introspection_enabled
+        )
+        self._rules = (*specified_rules, *limits)
+        self.prepare_request = lru_cache(maxsize=REQUEST_DOCUMENTS_CACHED)(self._prepare_request)
 
     @property
     def settings(self) -> Settings:
@@ -167,6 +204,18 @@ class Executor:
             digest=telemetry.document_digest(text),
             operation_types=types,
         )
+
+    def _prepare_request(self, text: str) -> RequestDocument | None:
+        """A client's document, parsed and validated once (`prepare_request` caches this by text);
+        None when it does not parse or validate: the caller then lets the Strawberry view answer,
+        with the errors it gives."""
+        try:
+            node = parse(text, max_tokens=self._max_tokens)
+        except GraphQLError:
+            return None
+        if validate_document(schema._schema, node, self._rules):
+            return None
+        return RequestDocument(node, telemetry.document_digest(text))
 
     async def start(self, request: Request | None, token: str | None) -> Session:
         """`token` is the bare JWT; missing, invalid or expired means anonymous (no query is made)."""
