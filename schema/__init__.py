@@ -15,6 +15,7 @@ from schema.chat import ChatMutation, ChatQuery
 from schema.comments import CommentMutation
 from schema.errors import classify
 from schema.guards import GuardRails
+from schema.live_counts import LiveCountsQuery
 from schema.publishing import PublishingMutation
 from schema.scalars import SCALAR_MAP
 from schema.social import SocialMutation
@@ -25,7 +26,7 @@ from schema.videos import VideoMutation, VideoQuery
 
 
 @strawberry.type
-class Query(UserQuery, VideoQuery, ChatQuery):
+class Query(UserQuery, VideoQuery, ChatQuery, LiveCountsQuery):
     pass
 
 

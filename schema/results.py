@@ -1,0 +1,115 @@
+"""Operations whose whole result never changes for their variables, run once and then kept.
+
+Only fields whose answer is fixed once the object exists may be kept (a video's title, URLs and
+author; a user's name and pictures; a comment's text): `check_unchanging` refuses any other field when a
+document is prepared. A kept result is keyed by the document's digest, the operation, its variables and
+the base URL the media URLs are built on; results holding a null (no such object, yet) are not kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from graphql import (
+    FieldNode,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    get_named_type,
+    visit,
+)
+
+from schema import schema
+from schema.executor import PreparedDocument, Session
+
+# (type, field) pairs whose answer never changes for a given object.
+UNCHANGING_FIELDS = frozenset(
+    {
+        ("Query", "videos"),
+        ("Query", "comments"),
+        ("Video", "id"),
+        ("Video", "title"),
+        ("Video", "playUrl"),
+        ("Video", "coverUrl"),
+        ("Video", "createdAt"),
+        ("Video", "author"),
+        ("User", "id"),
+        ("User", "name"),
+        ("User", "avatar"),
+        ("User", "backgroundImage"),
+        ("User", "signature"),
+        ("Comment", "id"),
+        ("Comment", "content"),
+        ("Comment", "createdAt"),
+        ("Comment", "author"),
+    }
+)
+
+
+_checked: set[tuple[str, str]] = set()  # (document digest, operation) found unchanging
+
+
+class ChangingFieldError(Exception):
+    """A document meant to be kept selects a field whose answer can change."""
+
+
+def check_unchanging(schema: GraphQLSchema, document: PreparedDocument, operation_name: str) -> None:
+    """Raises ChangingFieldError unless every field `operation_name` selects is in UNCHANGING_FIELDS."""
+    type_info = TypeInfo(schema)
+    changing: list[str] = []
+    inside = [False]
+
+    class Fields(Visitor):
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+            inside[0] = node.name is not None and node.name.value == operation_name
+
+        def enter_field(self, node: FieldNode, *_: Any) -> None:
+            parent = type_info.get_parent_type()
+            if not inside[0] or parent is None or node.name.value == "__typename":
+                return
+            if (get_named_type(parent).name, node.name.value) not in UNCHANGING_FIELDS:
+                changing.append(f"{parent.name}.{node.name.value}")
+
+    # Fragments are checked as they are spread: visit the operation with its fragments inlined.
+    from graphql.utilities import separate_operations
+
+    separated = separate_operations(document.node).get(operation_name)
+    if separated is None:
+        raise LookupError(f"{document.name} has no operation {operation_name}")
+    visit(separated, TypeInfoVisitor(type_info, Fields()))
+    if changing:
+        raise ChangingFieldError(f"{operation_name} selects fields that change: {', '.join(changing)}")
+
+
+def _has_null(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(_has_null(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_null(item) for item in value)
+    return False
+
+
+async def run_kept(
+    session: Session, document: PreparedDocument, operation_name: str, variables: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The operation's data, from the result cache when an earlier request ran it with the same
+    variables (the caller has checked it with `check_unchanging`); OperationFailedError as `run`."""
+    if (document.digest, operation_name) not in _checked:
+        check_unchanging(schema._schema, document, operation_name)
+        _checked.add((document.digest, operation_name))
+    context = session.context
+    key = f"{document.digest}:{operation_name}:{context.base_url}:{orjson.dumps(dict(variables)).decode()}"
+    results = context.services.results
+    kept: dict[str, Any] | None = await results.get(key)
+    if kept is not None:
+        return kept
+    data = await session.run(document, operation_name, variables)
+    if not _has_null(data):
+        await results.put(key, data)
+    return data
