@@ -39,10 +39,12 @@ class UserCounters:
     work_counts: list[int]
     favorite_counts: list[int]
     db_ids: strawberry.Private[list[int]]
+    # Read with the counters (signed in), or all false (anonymous).
+    viewer_follows: strawberry.Private[list[bool]]
 
     @strawberry.field(description="Whether the viewer follows each (all false when anonymous).")
-    async def viewer_is_following(self, info: Info) -> list[bool]:
-        return list(await info.context.loaders.followed_by_viewer.load_many(self.db_ids))
+    def viewer_is_following(self) -> list[bool]:
+        return self.viewer_follows
 
 
 @strawberry.type(description="Live counters of some videos; entry i of each list is about `ids[i]`.")
@@ -51,11 +53,11 @@ class VideoCounters:
     favorite_counts: list[int]
     comment_counts: list[int]
     authors: UserCounters = strawberry.field(description="Entry i: the author of video `ids[i]`.")
-    db_ids: strawberry.Private[list[int]]
+    viewer_liked: strawberry.Private[list[bool]]
 
     @strawberry.field(description="Whether the viewer likes each (all false when anonymous).")
-    async def viewer_has_liked(self, info: Info) -> list[bool]:
-        return list(await info.context.loaders.liked_by_viewer.load_many(self.db_ids))
+    def viewer_has_liked(self) -> list[bool]:
+        return self.viewer_liked
 
 
 @strawberry.type(description="A page of a video's comments, newest first: ids and their writers' counters.")
@@ -74,6 +76,7 @@ def user_counters(counts: live_counts.UserCounts) -> UserCounters:
         work_counts=counts.work_counts,
         favorite_counts=counts.favorite_counts,
         db_ids=counts.ids,
+        viewer_follows=counts.viewer_follows or [False] * len(counts.ids),
     )
 
 
@@ -83,7 +86,7 @@ def video_counters(counts: live_counts.VideoCounts) -> VideoCounters:
         favorite_counts=counts.favorite_counts,
         comment_counts=counts.comment_counts,
         authors=user_counters(counts.authors),
-        db_ids=counts.ids,
+        viewer_liked=counts.viewer_liked or [False] * len(counts.ids),
     )
 
 
@@ -109,18 +112,23 @@ class LiveCountsQuery:
         self, info: Info, first: int | None = 30, before: datetime | None = strawberry.UNSET
     ) -> VideoCounters:
         request = page_request(info, first, None)
+        services, viewer = info.context.services, info.context.viewer_id
         before_ms = ms_from_datetime(before) if before else None
-        return video_counters(await live_counts.feed_counts(info.context.services, request.first, before_ms))
+        return video_counters(await live_counts.feed_counts(services, request.first, before_ms, viewer))
 
     @strawberry.field(description="The videos among `ids` that exist, in that order.")
     async def video_counters_of(self, info: Info, ids: list[strawberry.ID]) -> VideoCounters:
         wanted = _parsed_ids(info, "ids", ids)
-        return video_counters(await live_counts.video_counts(info.context.services, wanted))
+        return video_counters(
+            await live_counts.video_counts(info.context.services, wanted, info.context.viewer_id)
+        )
 
     @strawberry.field(description="The users among `ids` that exist, in that order.")
     async def user_counters_of(self, info: Info, ids: list[strawberry.ID]) -> UserCounters:
         wanted = _parsed_ids(info, "ids", ids)
-        return user_counters(await live_counts.user_counts(info.context.services, wanted))
+        return user_counters(
+            await live_counts.user_counts(info.context.services, wanted, info.context.viewer_id)
+        )
 
     @strawberry.field(
         description="A page of the video's comments as `Video.comments` pages them; null: no such video."
@@ -136,7 +144,7 @@ class LiveCountsQuery:
 
         video = parse_id("videoId", video_id)
         counts = await live_counts.comment_counts(
-            info.context.services, video, page_request(info, first, after)
+            info.context.services, video, page_request(info, first, after), info.context.viewer_id
         )
         if not counts.ids and await build.load_video(info, video) is None:
             return None  # only an empty page asks whether the video exists
