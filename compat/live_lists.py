@@ -3,8 +3,9 @@ caller's likes and follows), run on every request, and its unchanging part (titl
 by those ids, kept once run (schema/results.py). The two are merged into the nodes the one-operation
 route would have had, then shaped as every other route's (compat/shapes.py).
 
-A kept part is keyed by the ids the live part has just read, so no write can make it stale: a new video,
-a deleted comment or a new count changes the live part, never what a set of ids shows otherwise.
+The unchanging part is kept item by item, keyed by id: no write can make it stale (a new video, a
+deleted comment or a new count changes the live part, never what an id shows otherwise), and a list
+that shifts by one new item costs one item.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from compat.feed_paging import page_by_millisecond
 from compat.shapes import comment_json, video_json
 from core.clock import iso_from_ms
 from schema.executor import OperationFailedError
-from schema.results import run_kept
+from schema.results import run_kept_items
 
 Payload = dict[str, Any]
 Node = Mapping[str, Any]
@@ -29,11 +30,9 @@ NO_SUCH_VIDEO = "Video doesn't exist"
 
 async def _kept(call: Call, operation: str, field: str, ids: list[str]) -> list[Node | None]:
     try:
-        data = await run_kept(call.session, call.document, operation, {"ids": ids})
+        return await run_kept_items(call.session, call.document, operation, field, ids)
     except OperationFailedError as failure:
         raise compat_error(failure) from None
-    found: list[Node | None] = data[field]
-    return found
 
 
 def _signed_in(call: Call) -> bool:

@@ -95,14 +95,18 @@ def _has_null(value: Any) -> bool:
     return False
 
 
+def _checked_unchanging(document: PreparedDocument, operation_name: str) -> None:
+    if (document.digest, operation_name) not in _checked:
+        check_unchanging(schema._schema, document, operation_name)
+        _checked.add((document.digest, operation_name))
+
+
 async def run_kept(
     session: Session, document: PreparedDocument, operation_name: str, variables: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The operation's data, from the result cache when an earlier request ran it with the same
-    variables (the caller has checked it with `check_unchanging`); OperationFailedError as `run`."""
-    if (document.digest, operation_name) not in _checked:
-        check_unchanging(schema._schema, document, operation_name)
-        _checked.add((document.digest, operation_name))
+    variables (checked with `check_unchanging`); OperationFailedError as `run`."""
+    _checked_unchanging(document, operation_name)
     context = session.context
     key = f"{document.digest}:{operation_name}:{context.base_url}:{orjson.dumps(dict(variables)).decode()}"
     results = context.services.results
@@ -113,3 +117,28 @@ async def run_kept(
     if not _has_null(data):
         await results.put(key, data)
     return data
+
+
+async def run_kept_items(
+    session: Session, document: PreparedDocument, operation_name: str, field: str, ids: list[str]
+) -> list[Any]:
+    """`field` of an operation taking `$ids` and answering one item per id (null for no such object),
+    each item kept on its own: the operation runs only for the ids no earlier request asked for, so a
+    list that shifts by one new item costs one item. Items are keyed by the document's digest, the
+    operation, the base URL and the id; nulls are not kept."""
+    _checked_unchanging(document, operation_name)
+    context = session.context
+    results = context.services.results
+    prefix = f"{document.digest}:{operation_name}:{context.base_url}:"
+    items = await results.get_many([prefix + item_id for item_id in ids])
+    missing = [item_id for item_id, item in zip(ids, items, strict=True) if item is None]
+    if not missing:
+        return items
+    wanted = list(dict.fromkeys(missing))
+    found = dict(
+        zip(wanted, (await session.run(document, operation_name, {"ids": wanted}))[field], strict=True)
+    )
+    for item_id, item in found.items():
+        if item is not None and not _has_null(item):
+            await results.put(prefix + item_id, item)
+    return [found[item_id] if item is None else item for item_id, item in zip(ids, items, strict=True)]

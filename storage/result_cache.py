@@ -12,6 +12,7 @@ them.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from typing import Any
@@ -47,8 +48,25 @@ class ResultCache:
         self._misses.inc()
         if self._shared is None:
             return None
+        return await self._shared_get(self._shared, key)
+
+    async def get_many(self, keys: list[str]) -> list[Any | None]:
+        """`get` for each key; the ones missing here are asked of the shared cache at once."""
+        local = self._local
+        values = [local.get(key) for key in keys]
+        missing = [index for index, value in enumerate(values) if value is None]
+        self._hits.inc(len(keys) - len(missing))
+        self._misses.inc(len(missing))
+        shared = self._shared
+        if missing and shared is not None:
+            found = await asyncio.gather(*(self._shared_get(shared, keys[index]) for index in missing))
+            for index, value in zip(missing, found, strict=True):
+                values[index] = value
+        return values
+
+    async def _shared_get(self, shared: Cache, key: str) -> Any | None:
         try:
-            raw = await self._shared.get(self._shared_key(key))
+            raw = await shared.get(self._shared_key(key))
         except Exception as error:  # an unreachable cache is a miss, never a failure
             self._unreachable(error)
             return None
