@@ -1,17 +1,15 @@
-"""Operations whose whole result never changes for their variables, run once and then kept.
+"""Operations on objects by id whose answers never change, run once per object and then kept.
 
 Only fields whose answer is fixed once the object exists may be kept (a video's title, URLs and
-author; a user's name and pictures; a comment's text): `check_unchanging` refuses any other field when a
-document is prepared. A kept result is keyed by the document's digest, the operation, its variables and
-the base URL the media URLs are built on; results holding a null (no such object, yet) are not kept.
+author; a user's name and pictures; a comment's text): `check_unchanging` refuses any other field the
+first time an operation is kept. Each object's answer is keyed by the document's digest, the operation,
+the base URL the media URLs are built on, and the object's id; a null (no such object, yet) is not kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-import orjson
 from graphql import (
     FieldNode,
     GraphQLSchema,
@@ -99,24 +97,6 @@ def _checked_unchanging(document: PreparedDocument, operation_name: str) -> None
     if (document.digest, operation_name) not in _checked:
         check_unchanging(schema._schema, document, operation_name)
         _checked.add((document.digest, operation_name))
-
-
-async def run_kept(
-    session: Session, document: PreparedDocument, operation_name: str, variables: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The operation's data, from the result cache when an earlier request ran it with the same
-    variables (checked with `check_unchanging`); OperationFailedError as `run`."""
-    _checked_unchanging(document, operation_name)
-    context = session.context
-    key = f"{document.digest}:{operation_name}:{context.base_url}:{orjson.dumps(dict(variables)).decode()}"
-    results = context.services.results
-    kept: dict[str, Any] | None = await results.get(key)
-    if kept is not None:
-        return kept
-    data = await session.run(document, operation_name, variables)
-    if not _has_null(data):
-        await results.put(key, data)
-    return data
 
 
 async def run_kept_items(
