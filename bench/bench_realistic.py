@@ -56,7 +56,7 @@ PAGE_SIZE = 30
 CHAT_PAIRS = 100
 RSS_TOP_UP_SECONDS = 90
 WARM_UP_SECONDS = 4
-STARTUP_SECONDS = 30
+STARTUP_SECONDS = 120  # a busy machine imports slowly
 
 
 @dataclass(frozen=True, slots=True)
