@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     cache_max_entries: int = 10_000
     # Namespace of this deployment's keys in a shared Redis.
     cache_prefix: str = "douyin:"
+    # Results that never change for their key (a list's unchanging part, by its ids): entries kept in
+    # each process, and for how long in Redis when it is set.
+    result_cache_entries: int = 5_000
+    result_cache_ttl_seconds: int = 3600
 
     # Object storage: MinIO/S3 when S3_ENDPOINT is set, else local disk under DATA_DIR/media.
     s3_endpoint: str = ""

@@ -58,7 +58,7 @@ PAGE_SIZE = 30
 CHAT_PAIRS = 100
 RSS_TOP_UP_SECONDS = 90
 WARM_UP_SECONDS = 4
-STARTUP_SECONDS = 90  # a busy machine can take a while to import and start a worker
+STARTUP_SECONDS = 120  # a busy machine imports slowly
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """The route handlers: each maps a call's parameters to its operation's variables and the result to
-douyin JSON. Behaviour (auth, limits, idempotency, counters) belongs to the schema."""
+douyin JSON (the feed and the comment list: compat/live_lists.py). Behaviour (auth, limits,
+idempotency, counters) belongs to the schema."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any, NamedTuple
 from compat.call import Call
 from compat.envelope import CompatError, bad_parameter
 from compat.execution import collect_pages
-from compat.feed_paging import page_by_millisecond
 from compat.shapes import comment_json, friend_json, message_json, user_json, video_json
 from core.clock import iso_from_ms
 
@@ -22,14 +22,6 @@ Handler = Callable[[Call], Awaitable[Payload]]
 Shape = Callable[[Mapping[str, Any]], Payload]
 NO_TOKEN_USER = "User doesn't exist: the token is missing, invalid or expired"
 NO_SUCH_USER = "User doesn't exist"
-
-
-async def feed(call: Call) -> Payload:
-    size = call.settings.feed_page_size
-    variables = {"first": size + 1, "before": iso_from_ms(call.params["latest_time"])}
-    nodes = (await call.run("Feed", variables))["feed"]["nodes"]
-    nodes, next_time = page_by_millisecond(nodes, size, call.now_ms)
-    return {"next_time": next_time, "video_list": [video_json(node) for node in nodes]}
 
 
 def _auth(operation: str, field_name: str) -> Handler:
@@ -73,7 +65,6 @@ class Owner(NamedTuple):
 
 
 USER_OWNER = Owner("user_id", "userId", "user", NO_SUCH_USER)
-VIDEO_OWNER = Owner("video_id", "videoId", "video", "Video doesn't exist")
 
 
 def _whole_list(operation: str, owner: Owner, connection: str, list_key: str, shape: Shape) -> Handler:
@@ -98,7 +89,6 @@ publish_list = _whole_list("PublishList", USER_OWNER, "videos", "video_list", vi
 favorite_list = _whole_list("FavoriteList", USER_OWNER, "favorites", "video_list", video_json)
 follow_list = _whole_list("FollowList", USER_OWNER, "following", "user_list", user_json)
 follower_list = _whole_list("FollowerList", USER_OWNER, "followers", "user_list", user_json)
-comment_list = _whole_list("CommentList", VIDEO_OWNER, "comments", "comment_list", comment_json)
 
 
 def _toggle(on: str, off: str, target_param: str, variable: str) -> Handler:

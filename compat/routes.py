@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from compat import handlers
+from compat import handlers, live_lists
 from compat.handlers import Handler
 from compat.openapi_types import INT64, STRING, described, list_of, ref
 from compat.params import Kind, Param
@@ -111,7 +111,7 @@ ROUTES: tuple[RouteSpec, ...] = (
             ),
             token(required=False),
         ),
-        handlers.feed,
+        live_lists.feed,
         response={
             "next_time": described(
                 INT64,
@@ -206,7 +206,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         "All comments on a video, newest first.",
         "comment_list",
         (token(required=False), an_id("video_id")),
-        handlers.comment_list,
+        live_lists.comment_list,
         "comment_list",
         "Comment",
     ),

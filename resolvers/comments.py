@@ -75,3 +75,13 @@ async def delete_comment(services: Services, viewer_id: int, comment_id: int) ->
         return DeletedComment(comment_id, (await session.execute(statement)).scalar_one())
 
     return await services.db.run_write(work)
+
+
+async def comments_by_ids(services: Services, ids: list[int]) -> list[Comment | None]:
+    """Each of `ids` (None where there is no such comment), in that order."""
+    if not ids:
+        return []
+    async with services.db.read() as session:
+        rows = (await session.execute(select(Comment).where(col(Comment.id).in_(set(ids))))).scalars().all()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(comment_id) for comment_id in ids]

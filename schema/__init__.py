@@ -14,7 +14,9 @@ from schema.auth import AuthMutation
 from schema.chat import ChatMutation, ChatQuery
 from schema.comments import CommentMutation
 from schema.errors import classify
+from schema.execution import Executor
 from schema.guards import GuardRails
+from schema.live_counts import LiveCountsQuery
 from schema.publishing import PublishingMutation
 from schema.scalars import SCALAR_MAP
 from schema.social import SocialMutation
@@ -25,7 +27,7 @@ from schema.videos import VideoMutation, VideoQuery
 
 
 @strawberry.type
-class Query(UserQuery, VideoQuery, ChatQuery):
+class Query(UserQuery, VideoQuery, ChatQuery, LiveCountsQuery):
     pass
 
 
@@ -56,6 +58,7 @@ schema = DouyinSchema(
     mutation=Mutation,
     subscription=Subscription,
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    execution_context_class=Executor,
     # Order matters: the guard rails set the token limit before parsing and add the limit rules before
     # validation; the caches then parse and validate each distinct document once. The operation's span
     # and metrics come last (operation hooks only, never per field).

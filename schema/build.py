@@ -21,6 +21,7 @@ import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
 from core.clock import datetime_from_ms
+from resolvers import comments as comment_resolvers
 from resolvers.pagination import Page
 from schema.chat import FriendConnection, FriendEdge, Message
 from schema.comments import Comment
@@ -255,3 +256,20 @@ async def friend_connection(info: Info, page: Page[UserRow]) -> FriendConnection
         ],
         page_info=page_info(page),
     )
+
+
+# Items by id, in the order asked (None where there is no such row).
+
+
+async def videos_by_ids(info: Info, ids: list[int]) -> list[Video | None]:
+    rows = await info.context.loaders.video_by_id.load_many(ids)
+    found = [row for row in rows if row is not None]
+    built = iter(await _videos_with_answers(info, found, _fields_of_current(info)))
+    return [None if row is None else next(built) for row in rows]
+
+
+async def comments_by_ids(info: Info, ids: list[int]) -> list[Comment | None]:
+    rows = await comment_resolvers.comments_by_ids(info.context.services, ids)
+    found = [row for row in rows if row is not None]
+    authors = iter(await _authors(info, [row.user_id for row in found], _fields_of_current(info)))
+    return [None if row is None else comment_from_row(row, next(authors)) for row in rows]

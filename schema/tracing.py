@@ -63,7 +63,8 @@ def record_operation(
     metrics.OPERATIONS.labels(label, operation_type, outcome).inc()
     metrics.OPERATION_DURATION.labels(label).observe(seconds)
     if state is not None:
-        state["operation"] = label
+        # A route running several operations is logged under its first, the one it is named after.
+        state.setdefault("operation", label)
         state["outcome"] = outcome
 
 

@@ -11,6 +11,7 @@ from storage.cache import Cache, create_cache
 from storage.db import Database
 from storage.fanout import Fanout, create_fanout
 from storage.objects import ObjectStore, create_object_store
+from storage.result_cache import ResultCache
 
 
 @dataclass(slots=True)
@@ -26,14 +27,17 @@ class Services:
     clock: Clock = SYSTEM_CLOCK
     # Chat notices to this worker's subscriptions (through Redis to every worker's when it is set).
     fanout: Fanout = field(default_factory=Fanout)
+    # Results that never change for their key (see storage/result_cache.py).
+    results: ResultCache = field(default_factory=lambda: ResultCache(None, 1000, 60))
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         db = Database.from_settings(settings)
+        cache = create_cache(settings.redis_url, settings.cache_max_entries, settings.cache_prefix)
         return cls(
             settings=settings,
             db=db,
-            cache=create_cache(settings.redis_url, settings.cache_max_entries, settings.cache_prefix),
+            cache=cache,
             objects=create_object_store(settings),
             media_jobs=asyncio.Semaphore(settings.media_max_jobs),
             clock=clock,
@@ -43,6 +47,11 @@ class Services:
                 prefix=settings.cache_prefix,
                 queue_size=settings.subscription_queue_size,
                 per_user=settings.subscriptions_per_user,
+            ),
+            results=ResultCache(
+                cache if settings.redis_url else None,
+                settings.result_cache_entries,
+                settings.result_cache_ttl_seconds,
             ),
         )
 

@@ -63,7 +63,9 @@ async def test_metrics_parse_and_count_requests_operations_loaders_and_cache(
     assert moved("douyin_graphql_operation_duration_seconds_count", operation="Feed") == 3
     assert moved("douyin_graphql_errors_total", code="UNAUTHENTICATED") == 1
     assert moved("douyin_graphql_errors_total", code="BAD_USER_INPUT") == 1
-    assert moved("douyin_cache_lookups_total") == 0  # the feed reads no cache
+    # The feed's unchanging part, looked up per video: run by the first request, kept for the next two.
+    assert moved("douyin_cache_lookups_total", backend="result-local", result="miss") == 3
+    assert moved("douyin_cache_lookups_total", backend="result-local", result="hit") == 6
     assert moved("douyin_http_requests_total", route="/graphql", outcome="BAD_USER_INPUT") == 1
     # No connection stays checked out between requests.
     assert value(after, "douyin_db_pool_connections_in_use") == value(

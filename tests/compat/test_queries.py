@@ -56,3 +56,23 @@ async def test_list_statements_do_not_grow_with_the_list(
     )
     chat = await statements_for(client, sql_counter, "/message/chat/", {"token": token, "to_user_id": bob})
     assert chat == small["/message/chat/"]
+
+
+async def test_a_feed_page_or_comment_list_read_again_costs_one_statement(
+    client: httpx.AsyncClient, services: Services, sql_counter: StatementCounter
+) -> None:
+    """The unchanging part of a list is kept by its ids; the live part is one statement, signed in or not."""
+    authors = [await register(client, f"author{index}") for index in range(30)]
+    _, token = await register(client, "viewer")
+    videos = [
+        await add_video(services, author, f"v{index}", T0 + index)
+        for index, (author, _) in enumerate(authors)
+    ]
+    await add_comments(services, videos[-1], [author for author, _ in authors[:5]], 20, T0 + 100)
+    signed_in: dict[str, object] = {"token": token}
+    for params in (signed_in, {}):
+        await statements_for(client, sql_counter, "/feed/", params)
+        assert await statements_for(client, sql_counter, "/feed/", params) == 1
+        comments = {"video_id": videos[-1], **params}
+        await statements_for(client, sql_counter, "/comment/list/", comments)
+        assert await statements_for(client, sql_counter, "/comment/list/", comments) == 1

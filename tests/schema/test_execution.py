@@ -1,0 +1,48 @@
+"""Lists of non-null scalars completed in one pass answer exactly what graphql-core answers."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+import strawberry
+
+from schema.execution import Executor
+
+VALUES: dict[str, Any] = {}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def numbers(self) -> list[int]:
+        return cast("list[int]", VALUES["numbers"])  # whatever the test put there
+
+    @strawberry.field
+    def maybe(self) -> list[bool | None]:
+        return cast("list[bool | None]", VALUES["maybe"])
+
+
+fast = strawberry.Schema(query=Query, execution_context_class=Executor)
+plain = strawberry.Schema(query=Query)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"numbers": [1, 2, 3], "maybe": [True, None]},
+        {"numbers": [], "maybe": []},
+        {"numbers": [1, None, 3], "maybe": [None]},
+        {"numbers": [1, "x"], "maybe": [False]},
+        {"numbers": [2**40], "maybe": [True]},
+        {"numbers": (1, 2), "maybe": [True]},
+    ],
+)
+async def test_the_same_data_and_errors_as_graphql_core(values: dict[str, Any]) -> None:
+    VALUES.update(values)
+    query = "{ numbers maybe }"
+    ours, theirs = await fast.execute(query), await plain.execute(query)
+    assert ours.data == theirs.data
+    assert [(e.message, e.path) for e in ours.errors or []] == [
+        (e.message, e.path) for e in theirs.errors or []
+    ]
