@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     keep_alive_timeout_seconds: int = Field(default=5, ge=1)
     max_connections: int = Field(default=20_000, ge=0)
     graceful_shutdown_seconds: int = Field(default=30, ge=1)
+    # /readyz answers within this bound, whatever a part's probe is doing.
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     data_dir: Path = Path("./var")
     log_level: str = "info"
     # text: readable lines (the default); json: one JSON object per line, for log collectors.
@@ -49,6 +51,16 @@ class Settings(BaseSettings):
     cache_max_entries: int = 10_000
     # Namespace of this deployment's keys in a shared Redis.
     cache_prefix: str = "douyin:"
+    # Redis outages: each command gives up after this long (connecting included), and is retried twice
+    # with backoff on a connection error (a connection the server dropped is replaced, not reported);
+    # a connection idle this long is checked before it is used again.
+    redis_socket_timeout_seconds: float = Field(default=1.0, gt=0)
+    redis_health_check_seconds: int = Field(default=10, ge=0)
+    # While Redis is unreachable the cache works in-process (per worker): Redis is tried again this often,
+    # and entries stored meanwhile live at most CACHE_DEGRADED_TTL_SECONDS (other workers cannot reach
+    # them to invalidate them).
+    cache_retry_seconds: float = Field(default=2.0, gt=0)
+    cache_degraded_ttl_seconds: int = Field(default=5, ge=1)
 
     # Object storage: MinIO/S3 when S3_ENDPOINT is set, else local disk under DATA_DIR/media.
     s3_endpoint: str = ""

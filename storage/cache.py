@@ -14,6 +14,10 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 import redis.asyncio as redis_asyncio
 from cachetools import TTLCache
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core import metrics, telemetry
 
@@ -192,8 +196,24 @@ return 0
 class RedisCache:
     name = "redis"
 
-    def __init__(self, url: str, prefix: str = "douyin:") -> None:
-        self._client = redis_asyncio.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "douyin:",
+        *,
+        timeout_seconds: float = 5.0,
+        health_check_seconds: int = 0,
+    ) -> None:
+        self._client = redis_asyncio.Redis.from_url(
+            url,
+            socket_timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
+            # A pooled connection that Redis dropped (a restart) fails once when used: retried on a new
+            # connection instead of failing the call; idle ones are checked before use.
+            retry=Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.2), retries=2),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            health_check_interval=health_check_seconds,
+        )
         if telemetry.STATE.enabled:
             from opentelemetry.instrumentation.redis import RedisInstrumentor
 
@@ -234,6 +254,10 @@ class RedisCache:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+# What an unreachable Redis raises (redis-py wraps socket errors, but not every path does).
+OUTAGES: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
 
 
 def create_cache(redis_url: str, max_entries: int, prefix: str = "douyin:") -> Cache:

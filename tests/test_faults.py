@@ -1,0 +1,90 @@
+"""Faults while serving: a part goes away and comes back. During the fault every answer is a clear one
+(never a 500 with a traceback), the service recovers without a restart, and nothing acknowledged is lost.
+
+Redis is a server of the test's own (stopped and started on the same port); the database connections are
+killed from another connection (MariaDB) ; the object store is a moto server stopped and started again,
+empty, on the same port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app import create_app
+from storage.services import Services
+from tests.conftest import Backend, open_services
+from tests.support.realtime import ThrowawayRedis, throwaway_redis
+from tests.support.rest import PASSWORD, ok, register
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def redis_server() -> Iterator[ThrowawayRedis]:
+    with throwaway_redis() as started:
+        yield started
+
+
+@pytest.fixture
+async def redis_services(
+    backend: Backend, redis_server: ThrowawayRedis, tmp_path: Path
+) -> AsyncIterator[Services]:
+    on_own_redis = Backend(backend.name, backend.database_url, redis_server.url)
+    async with open_services(on_own_redis, tmp_path, cache_retry_seconds=0.2) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def redis_client(redis_services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(services=redis_services), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def _until_ready(client: httpx.AsyncClient, within: float = 5.0) -> None:
+    """Readiness serves a result for up to a second, so the recovery shows within a few."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        ready = await client.get("/readyz")
+        assert ready.status_code in (200, 503), ready.text
+        if ready.json()["status"] == "ok":
+            return
+        assert asyncio.get_running_loop().time() < deadline, ready.text
+        await asyncio.sleep(0.2)
+
+
+async def _login(client: httpx.AsyncClient, name: str) -> str:
+    body = await ok(client, "POST", "/user/login/", {"username": name, "password": PASSWORD})
+    token: str = body["token"]
+    return token
+
+
+async def test_sign_in_feed_and_writes_keep_working_while_redis_is_down(
+    redis_client: httpx.AsyncClient, redis_server: ThrowawayRedis
+) -> None:
+    author_id, _ = await register(redis_client, "author")
+    fan_id, _ = await register(redis_client, "fan")
+    redis_server.stop()
+
+    token = await _login(redis_client, "fan")
+    feed = await ok(redis_client, "GET", "/feed/", {"token": token})
+    assert feed["video_list"] == []
+    await ok(
+        redis_client, "POST", "/relation/action/", {"token": token, "to_user_id": author_id, "action_type": 1}
+    )
+    ready = await redis_client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["cache"] == "degraded"
+    assert ready.json()["status"] == "degraded"
+
+    redis_server.start()
+    await _until_ready(redis_client)
+    token = await _login(redis_client, "fan")
+    # The follow acknowledged during the outage is there.
+    body = await ok(redis_client, "GET", "/relation/follow/list/", {"token": token, "user_id": fan_id})
+    assert [user["id"] for user in body["user_list"]] == [author_id]
