@@ -73,6 +73,16 @@ class Settings(BaseSettings):
     s3_public_url: str = ""
     # 0 = a public-read bucket policy and plain URLs; above 0 = presigned GET URLs valid this long.
     s3_presign_seconds: int = 0
+    # S3 calls: connecting gives up after the first, each wait for the server after the second; a
+    # failed call (connection error, 5xx) is tried again this many times.
+    s3_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    s3_read_timeout_seconds: float = Field(default=15.0, gt=0)
+    s3_retries: int = Field(default=1, ge=0)
+    # Threads for blocking work, one pool per kind, so that one stalling cannot starve another: object
+    # store calls, and password hashing (argon2 is slow on purpose; sign-ins beyond this wait in turn).
+    # ffmpeg runs in MEDIA_MAX_JOBS threads.
+    object_store_threads: int = Field(default=8, ge=1)
+    password_hash_threads: int = Field(default=2, ge=1)
 
     # Address phones use to reach this server (media URLs); default: taken from each request's Host.
     public_base_url: str = ""

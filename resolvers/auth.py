@@ -6,7 +6,6 @@ key algorithm) whose subject is the user id and which always expire.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import time
@@ -18,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from core import pools
 from resolvers.errors import DomainError, ErrorCode, bad_input, unauthenticated
 from resolvers.passwords import hash_password, verify_password
 from resolvers.validation import check_length, check_name, check_text, normalise_name
@@ -125,7 +125,7 @@ async def login(services: Services, username: str, password: str) -> tuple[User,
         user = (await session.execute(select(User).where(col(User.name) == username))).scalar_one_or_none()
     if user is None or user.id is None:
         # Spend the same time as for a wrong password, so response times do not tell which names exist.
-        await verify_password(await asyncio.to_thread(_placeholder_hash), password)
+        await verify_password(await pools.PASSWORDS.run(_placeholder_hash), password)
         raise unauthenticated("Wrong username or password")
     if not await verify_password(user.password_hash, password):
         raise unauthenticated("Wrong username or password")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from core import pools
 from core.clock import SYSTEM_CLOCK, Clock
 from settings import Settings
 from storage.cache import OUTAGES, Cache, MemoryCache, RedisCache
@@ -50,6 +51,11 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
+        pools.configure(
+            passwords=settings.password_hash_threads,
+            media=settings.media_max_jobs,
+            objects=settings.object_store_threads,
+        )
         db = Database.from_settings(settings)
         return cls(
             settings=settings,

@@ -9,6 +9,7 @@ empty, on the same port.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import httpx
 import pytest
 
 from app import create_app
+from resolvers.passwords import hash_password, verify_password
+from storage.objects import ObjectStoreError
 from storage.services import Services
 from tests.conftest import Backend, open_services
 from tests.support.realtime import ThrowawayRedis, throwaway_redis
@@ -88,3 +91,65 @@ async def test_sign_in_feed_and_writes_keep_working_while_redis_is_down(
     # The follow acknowledged during the outage is there.
     body = await ok(redis_client, "GET", "/relation/follow/list/", {"token": token, "user_id": fan_id})
     assert [user["id"] for user in body["user_list"]] == [author_id]
+
+
+@pytest.fixture
+def frozen_endpoint() -> Iterator[str]:
+    """An S3 endpoint that accepts connections (the kernel completes them) and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(512)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+async def test_a_frozen_object_store_holds_neither_sign_in_nor_readiness(
+    backend: Backend, frozen_endpoint: str, tmp_path: Path
+) -> None:
+    overrides = {
+        "s3_endpoint": frozen_endpoint,
+        "s3_access_key": "testing",
+        "s3_secret_key": "testing",
+        "readiness_timeout_seconds": 1.0,
+    }
+    async with open_services(backend, tmp_path, **overrides) as services:
+        transport = httpx.ASGITransport(app=create_app(services=services), raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            await register(client, "fan")
+            loop = asyncio.get_running_loop()
+            # Load balancers probe often; every probe finds the store frozen.
+            started = loop.time()
+            probes = await asyncio.gather(*(client.get("/readyz") for _ in range(20)))
+            assert loop.time() - started < 3
+            for probe in probes:
+                assert probe.status_code == 200
+                assert probe.json()["checks"]["objects"] == "degraded"
+            started = loop.time()
+            await asyncio.gather(*(_login(client, "fan") for _ in range(3)))
+            assert loop.time() - started < 5
+            started = loop.time()
+            again = await client.get("/readyz")
+            assert loop.time() - started < 2
+            assert again.json()["checks"] == {"database": "ok", "cache": "ok", "objects": "degraded"}
+
+
+async def test_calls_stuck_on_a_frozen_object_store_leave_password_checks_their_threads(
+    backend: Backend, frozen_endpoint: str, tmp_path: Path
+) -> None:
+    overrides = {
+        "s3_endpoint": frozen_endpoint,
+        "s3_access_key": "testing",
+        "s3_secret_key": "testing",
+        "s3_read_timeout_seconds": 1.0,
+    }
+    async with open_services(backend, tmp_path, **overrides) as services:
+        # More stuck calls than asyncio's default executor has threads (cores + 4).
+        stuck = [asyncio.create_task(services.objects.exists(f"videos/{n}.mp4")) for n in range(12)]
+        await asyncio.sleep(0.2)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        digest = await asyncio.wait_for(hash_password("secret-password"), 10)
+        assert loop.time() - started < 3
+        assert await verify_password(digest, "secret-password")
+        # The stuck calls end with an error of their own, bounded by the client's timeouts.
+        results = await asyncio.gather(*stuck, return_exceptions=True)
+        assert all(isinstance(result, ObjectStoreError) for result in results)
