@@ -35,14 +35,16 @@ def _placeholder_hash() -> str:
     return PasswordHasher().hash("placeholder for names that do not exist")
 
 
-def issue_token(settings: Settings, user_id: int) -> str:
+def issue_token(settings: Settings, user_id: int, version: int = 0) -> str:
+    """`version`: the user's token version now (a token of an older one is refused: resolvers/sessions)."""
     issued = int(time.time())
-    claims = {"sub": str(user_id), "iat": issued, "exp": issued + settings.jwt_ttl_seconds}
+    claims = {"sub": str(user_id), "ver": version, "iat": issued, "exp": issued + settings.jwt_ttl_seconds}
     return str(jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM))
 
 
-def user_id_from_token(settings: Settings, token: str | None) -> int | None:
-    """The user a token names, or None when it is missing, forged, expired or malformed."""
+def token_claims(settings: Settings, token: str | None) -> tuple[int, int] | None:
+    """(user id, token version) of a token, or None when it is missing, forged, expired or malformed.
+    Whether that version is still the user's is resolvers/sessions.py's question."""
     if not token:
         return None
     try:
@@ -50,9 +52,18 @@ def user_id_from_token(settings: Settings, token: str | None) -> int | None:
     except JWTError:
         return None
     subject = claims.get("sub")
+    version = claims.get("ver", 0)  # tokens issued before versions existed are of version 0
     if not isinstance(subject, str) or not subject.isdecimal():
         return None
-    return int(subject)
+    if type(version) is not int or version < 0:
+        return None
+    return int(subject), version
+
+
+def user_id_from_token(settings: Settings, token: str | None) -> int | None:
+    """The user a well-signed, unexpired token names (revocation not checked: see resolvers/sessions)."""
+    claims = token_claims(settings, token)
+    return None if claims is None else claims[0]
 
 
 def _check_sign_in_fields(settings: Settings, username: str, password: str) -> None:
@@ -130,4 +141,4 @@ async def login(services: Services, username: str, password: str) -> tuple[User,
     if not await verify_password(user.password_hash, password):
         raise unauthenticated("Wrong username or password")
     await services.cache.decr(failures_key)
-    return user, issue_token(settings, user.id)
+    return user, issue_token(settings, user.id, user.token_version)

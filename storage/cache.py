@@ -30,6 +30,11 @@ class Cache(Protocol):
 
     async def get(self, key: str) -> bytes | None: ...
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None: ...
+    async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
+        """`set` only when `key` holds nothing; whether it did. Filling the cache from the database with
+        `add` cannot overwrite a newer value that a write stored meanwhile."""
+        ...
+
     async def delete(self, key: str) -> None: ...
     async def incr(self, key: str, ttl_seconds: int) -> int:
         """Add one to the counter at `key` and answer the new count, atomically (concurrent calls never
@@ -150,6 +155,15 @@ class MemoryCache:
         self._counters.pop(key)
         self._entries[key] = (self._now() + ttl_seconds, value)
 
+    @_observed("add")
+    async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
+        now = self._now()
+        entry = self._entries.get(key)
+        if self._counters.get(key, now) is not None or (entry is not None and entry[0] > now):
+            return False
+        self._entries[key] = (now + ttl_seconds, value)
+        return True
+
     @_observed("delete")
     async def delete(self, key: str) -> None:
         self._counters.pop(key)
@@ -228,6 +242,10 @@ class RedisCache:
     @_observed("set")
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         await self._client.set(self._prefix + key, value, ex=ttl_seconds)
+
+    @_observed("add")
+    async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
+        return bool(await self._client.set(self._prefix + key, value, ex=ttl_seconds, nx=True))
 
     @_observed("delete")
     async def delete(self, key: str) -> None:

@@ -121,6 +121,13 @@ class FailSoftCache:
 
         await self._call(_set, key)
 
+    async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
+        async def _add(cache: Cache) -> bool:
+            ttl = ttl_seconds if cache is self.primary else min(ttl_seconds, self._degraded_ttl)
+            return await cache.add(key, value, ttl)
+
+        return await self._call(_add, key)
+
     async def delete(self, key: str) -> None:
         await self._call(lambda cache: cache.delete(key), key)
 
