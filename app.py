@@ -20,6 +20,7 @@ from compat import douyin_routes
 from compat.routes import ROUTES
 from core import metrics, telemetry
 from core.observe import RequestObserver, traced_app
+from core.read_timeouts import BodyReadTimeout
 from core.readiness import Part, Readiness
 from core.request_ids import RequestIdMiddleware
 from resolvers.publishing import remove_stale_scratch
@@ -115,7 +116,10 @@ def _allow_metric_labels(settings: Settings) -> None:
 
 
 def _middleware(settings: Settings, observed: bool = True) -> list[Middleware]:
-    middleware = [Middleware(RequestIdMiddleware)]
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(BodyReadTimeout, timeout_seconds=settings.body_read_timeout_seconds),
+    ]
     if observed:
         # The HTTP span (when tracing is on) outermost, so that everything below, the request line
         # included, belongs to the trace.

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     keep_alive_timeout_seconds: int = Field(default=5, ge=1)
     max_connections: int = Field(default=20_000, ge=0)
     graceful_shutdown_seconds: int = Field(default=30, ge=1)
+    # Slow clients: a connection gets this long to send each request's line and headers (from connecting
+    # or from the previous response), and a body this long between two of its pieces; else a 408.
+    header_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_read_timeout_seconds: float = Field(default=20.0, gt=0)
     # /readyz answers within this bound, whatever a part's probe is doing.
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     data_dir: Path = Path("./var")
