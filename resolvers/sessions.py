@@ -50,6 +50,12 @@ async def token_version(services: Services, user_id: int) -> int | None:
     return version
 
 
+async def remember_version(services: Services, user: User) -> None:
+    """After a sign-in: the requests that follow find the user's version in the cache."""
+    if user.id is not None:
+        await services.cache.add(_key(user.id), str(user.token_version).encode(), VERSION_TTL_SECONDS)
+
+
 async def signed_in_user(services: Services, token: str | None) -> int | None:
     """The user a token signs in, or None when it is missing, forged, expired or revoked."""
     claims = token_claims(services.settings, token)
