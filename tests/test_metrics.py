@@ -63,7 +63,10 @@ async def test_metrics_parse_and_count_requests_operations_loaders_and_cache(
     assert moved("douyin_graphql_operation_duration_seconds_count", operation="Feed") == 3
     assert moved("douyin_graphql_errors_total", code="UNAUTHENTICATED") == 1
     assert moved("douyin_graphql_errors_total", code="BAD_USER_INPUT") == 1
-    assert moved("douyin_cache_lookups_total") == 0  # the feed reads no cache
+    # The feed itself reads no cache; each signed-in request looks up its token version (a miss the
+    # first time: this user was made without signing in, which would have cached it).
+    assert moved("douyin_cache_lookups_total", result="hit") == 2
+    assert moved("douyin_cache_lookups_total", result="miss") == 1
     assert moved("douyin_http_requests_total", route="/graphql", outcome="BAD_USER_INPUT") == 1
     # No connection stays checked out between requests.
     assert value(after, "douyin_db_pool_connections_in_use") == value(
