@@ -13,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 
 from core.logs import configure_logging, logging_config
+from core.server_protocol import PROTOCOL
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent
@@ -90,6 +91,8 @@ def main() -> None:
             timeout_keep_alive=settings.keep_alive_timeout_seconds,
             limit_concurrency=settings.max_connections or None,
             timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+            # uvicorn's own protocol, with a header read timeout (HEADER_READ_TIMEOUT_SECONDS).
+            http=PROTOCOL,
         )
 
 

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     keep_alive_timeout_seconds: int = Field(default=5, ge=1)
     max_connections: int = Field(default=20_000, ge=0)
     graceful_shutdown_seconds: int = Field(default=30, ge=1)
+    # Slow clients: a connection gets this long to send each request's line and headers (from connecting
+    # or from the previous response), and a body this long between two of its pieces; else a 408.
+    header_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_read_timeout_seconds: float = Field(default=20.0, gt=0)
+    # /readyz answers within this bound, whatever a part's probe is doing.
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     data_dir: Path = Path("./var")
     log_level: str = "info"
     # text: readable lines (the default); json: one JSON object per line, for log collectors.
@@ -53,6 +59,16 @@ class Settings(BaseSettings):
     # each process, and for how long in Redis when it is set.
     result_cache_entries: int = 5_000
     result_cache_ttl_seconds: int = 3600
+    # Redis outages: each command gives up after this long (connecting included), and is retried twice
+    # with backoff on a connection error (a connection the server dropped is replaced, not reported);
+    # a connection idle this long is checked before it is used again.
+    redis_socket_timeout_seconds: float = Field(default=1.0, gt=0)
+    redis_health_check_seconds: int = Field(default=10, ge=0)
+    # While Redis is unreachable the cache works in-process (per worker): Redis is tried again this often,
+    # and entries stored meanwhile live at most CACHE_DEGRADED_TTL_SECONDS (other workers cannot reach
+    # them to invalidate them).
+    cache_retry_seconds: float = Field(default=2.0, gt=0)
+    cache_degraded_ttl_seconds: int = Field(default=5, ge=1)
 
     # Object storage: MinIO/S3 when S3_ENDPOINT is set, else local disk under DATA_DIR/media.
     s3_endpoint: str = ""
@@ -65,6 +81,16 @@ class Settings(BaseSettings):
     s3_public_url: str = ""
     # 0 = a public-read bucket policy and plain URLs; above 0 = presigned GET URLs valid this long.
     s3_presign_seconds: int = 0
+    # S3 calls: connecting gives up after the first, each wait for the server after the second; a
+    # failed call (connection error, 5xx) is tried again this many times.
+    s3_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    s3_read_timeout_seconds: float = Field(default=15.0, gt=0)
+    s3_retries: int = Field(default=1, ge=0)
+    # Threads for blocking work, one pool per kind, so that one stalling cannot starve another: object
+    # store calls, and password hashing (argon2 is slow on purpose; sign-ins beyond this wait in turn).
+    # ffmpeg runs in MEDIA_MAX_JOBS threads.
+    object_store_threads: int = Field(default=8, ge=1)
+    password_hash_threads: int = Field(default=2, ge=1)
 
     # Address phones use to reach this server (media URLs); default: taken from each request's Host.
     public_base_url: str = ""

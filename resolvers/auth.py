@@ -6,7 +6,6 @@ key algorithm) whose subject is the user id and which always expire.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import time
@@ -18,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from core import pools
 from resolvers.errors import DomainError, ErrorCode, bad_input, unauthenticated
 from resolvers.passwords import hash_password, verify_password
 from resolvers.validation import check_length, check_name, check_text, normalise_name
@@ -38,35 +38,47 @@ def _placeholder_hash() -> str:
     return PasswordHasher().hash("placeholder for names that do not exist")
 
 
-def issue_token(settings: Settings, user_id: int) -> str:
+def issue_token(settings: Settings, user_id: int, version: int = 0) -> str:
+    """`version`: the user's token version now (a token of an older one is refused: resolvers/sessions)."""
     issued = int(time.time())
-    claims = {"sub": str(user_id), "iat": issued, "exp": issued + settings.jwt_ttl_seconds}
+    claims = {"sub": str(user_id), "ver": version, "iat": issued, "exp": issued + settings.jwt_ttl_seconds}
     return str(jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM))
 
 
 @lru_cache(maxsize=VERIFIED_TOKENS_CACHED)
-def _verified(secret: str, token: str) -> tuple[int, int | None]:
-    """(expiry, user id or None for a subject that names none) of a token that decodes and verifies;
-    JWTError otherwise, which is not cached. Of its claims only the expiry changes meaning with time
-    (a `nbf` already passed stays passed), so a cached answer is checked against it on each use."""
+def _verified(secret: str, token: str) -> tuple[int, tuple[int, int] | None]:
+    """(expiry, (user id, token version) or None for claims that name no user) of a token that decodes
+    and verifies; JWTError otherwise, which is not cached. Of its claims only the expiry changes meaning
+    with time (a `nbf` already passed stays passed), so a cached answer is checked against it on each use."""
     claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require_exp": True})
     subject = claims.get("sub")
-    user_id = int(subject) if isinstance(subject, str) and subject.isdecimal() else None
-    return int(claims["exp"]), user_id
+    version = claims.get("ver", 0)  # tokens issued before versions existed are of version 0
+    if not isinstance(subject, str) or not subject.isdecimal():
+        return int(claims["exp"]), None
+    if type(version) is not int or version < 0:
+        return int(claims["exp"]), None
+    return int(claims["exp"]), (int(subject), version)
 
 
-def user_id_from_token(settings: Settings, token: str | None) -> int | None:
-    """The user a token names, or None when it is missing, forged, expired or malformed."""
+def token_claims(settings: Settings, token: str | None) -> tuple[int, int] | None:
+    """(user id, token version) of a token, or None when it is missing, forged, expired or malformed.
+    Whether that version is still the user's is resolvers/sessions.py's question."""
     if not token:
         return None
     try:
-        expires, user_id = _verified(settings.jwt_secret, token)
+        expires, claims = _verified(settings.jwt_secret, token)
     except JWTError:
         return None
     # The decoder's own rule: expired once the current whole second is past `exp`.
     if expires < int(time.time()):
         return None
-    return user_id
+    return claims
+
+
+def user_id_from_token(settings: Settings, token: str | None) -> int | None:
+    """The user a well-signed, unexpired token names (revocation not checked: see resolvers/sessions)."""
+    claims = token_claims(settings, token)
+    return None if claims is None else claims[0]
 
 
 def _check_sign_in_fields(settings: Settings, username: str, password: str) -> None:
@@ -139,9 +151,9 @@ async def login(services: Services, username: str, password: str) -> tuple[User,
         user = (await session.execute(select(User).where(col(User.name) == username))).scalar_one_or_none()
     if user is None or user.id is None:
         # Spend the same time as for a wrong password, so response times do not tell which names exist.
-        await verify_password(await asyncio.to_thread(_placeholder_hash), password)
+        await verify_password(await pools.PASSWORDS.run(_placeholder_hash), password)
         raise unauthenticated("Wrong username or password")
     if not await verify_password(user.password_hash, password):
         raise unauthenticated("Wrong username or password")
     await services.cache.decr(failures_key)
-    return user, issue_token(settings, user.id)
+    return user, issue_token(settings, user.id, user.token_version)

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
-from core import metrics
+from core import metrics, pools
 from resolvers.errors import DomainError, bad_input, unauthenticated
 from resolvers.uploads import scratch_directory, spool_upload
 from resolvers.validation import check_text
@@ -104,7 +104,7 @@ async def publish_video(services: Services, author_id: int, title: str, source: 
 
 async def _publish(services: Services, author_id: int, title: str, source: Path) -> Video:
     try:
-        info = await asyncio.to_thread(media.probe, source)
+        info = await pools.MEDIA.run(media.probe, source)
     except media.MediaError as error:
         raise bad_input(f"not a usable video: {error}") from error
 
@@ -115,10 +115,10 @@ async def _publish(services: Services, author_id: int, title: str, source: Path)
     async with scratch_directory(scratch_root(services), "publish-") as workdir:
         cover = workdir / "cover.jpg"
         try:
-            await asyncio.to_thread(media.extract_cover, source, cover)
+            await pools.MEDIA.run(media.extract_cover, source, cover)
         except media.MediaError as error:
             raise bad_input(f"not a usable video: {error}") from error
-        playable = await asyncio.to_thread(_with_index_first, source, workdir, info.container)
+        playable = await pools.MEDIA.run(_with_index_first, source, workdir, info.container)
         try:
             await services.objects.put_file(video_key, playable, info.container.content_type)
             stored.append(video_key)

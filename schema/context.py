@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from strawberry.types import Info as StrawberryInfo
 
-from resolvers.auth import user_id_from_token
 from resolvers.loaders import Loaders
+from resolvers.sessions import signed_in_user
 from storage.services import Services
 
 
@@ -36,8 +36,9 @@ def _base_url(services: Services, request: Request | None) -> str:
 
 
 async def build_context(services: Services, *, request: Request | None, token: str | None) -> Context:
-    """`token` is the bare JWT. A missing, invalid or expired one means anonymous; no query is made."""
-    viewer_id = user_id_from_token(services.settings, token)
+    """`token` is the bare JWT. A missing, invalid, expired or revoked one means anonymous. Checking
+    that a token is not revoked reads its user's token version, from the cache in the common case."""
+    viewer_id = await signed_in_user(services, token)
     # Set by the app's request-id middleware; a context built outside HTTP gets its own.
     state = request.scope.get("state") if request is not None else None
     request_id = str((state or {}).get("request_id") or uuid.uuid4().hex)

@@ -218,6 +218,6 @@ class Executor:
         return RequestDocument(node, telemetry.document_digest(text))
 
     async def start(self, request: Request | None, token: str | None) -> Session:
-        """`token` is the bare JWT; missing, invalid or expired means anonymous (no query is made)."""
+        """`token` is the bare JWT; missing, invalid, expired or revoked means anonymous."""
         context = await build_context(self._services, request=request, token=token)
         return Session(context=context, token_given=bool(token), observed=self._observed)

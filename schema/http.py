@@ -160,7 +160,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         if isinstance(context, SocketContext):
-            authenticate(context)
+            await authenticate(context)
         return UnsetType()  # a plain connection_ack
 
     def decode_json(self, data: str | bytes) -> object:

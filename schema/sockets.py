@@ -26,9 +26,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Connec
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage as LegacyInitMessage
 
-from resolvers.auth import user_id_from_token
 from resolvers.errors import ErrorCode
 from resolvers.loaders import Loaders
+from resolvers.sessions import signed_in_user
 from schema.context import Context
 
 NO_TOKEN = 4401
@@ -80,13 +80,13 @@ def _token_given(context: SocketContext) -> tuple[bool, str | None]:
     return True, value[len(_BEARER) :].strip() or None
 
 
-def authenticate(context: SocketContext) -> None:
+async def authenticate(context: SocketContext) -> None:
     """Signs the connection in, or raises `SocketRefusedError` with the close code."""
     given, token = _token_given(context)
     if not given:
         raise SocketRefusedError(NO_TOKEN, "Sign in first: send a token in connection_init")
     services = context.services
-    viewer_id = user_id_from_token(services.settings, token)
+    viewer_id = await signed_in_user(services, token)
     if viewer_id is None:
         raise SocketRefusedError(BAD_TOKEN, "The token is invalid or expired")
     context.viewer_id = viewer_id

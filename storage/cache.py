@@ -14,6 +14,10 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 import redis.asyncio as redis_asyncio
 from cachetools import TTLCache
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core import metrics, telemetry
 
@@ -26,6 +30,11 @@ class Cache(Protocol):
 
     async def get(self, key: str) -> bytes | None: ...
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None: ...
+    async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
+        """`set` only when `key` holds nothing; whether it did. Filling the cache from the database with
+        `add` cannot overwrite a newer value that a write stored meanwhile."""
+        ...
+
     async def delete(self, key: str) -> None: ...
     async def incr(self, key: str, ttl_seconds: int) -> int:
         """Add one to the counter at `key` and answer the new count, atomically (concurrent calls never
@@ -146,6 +155,15 @@ class MemoryCache:
         self._counters.pop(key)
         self._entries[key] = (self._now() + ttl_seconds, value)
 
+    @_observed("add")
+    async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
+        now = self._now()
+        entry = self._entries.get(key)
+        if self._counters.get(key, now) is not None or (entry is not None and entry[0] > now):
+            return False
+        self._entries[key] = (now + ttl_seconds, value)
+        return True
+
     @_observed("delete")
     async def delete(self, key: str) -> None:
         self._counters.pop(key)
@@ -192,8 +210,24 @@ return 0
 class RedisCache:
     name = "redis"
 
-    def __init__(self, url: str, prefix: str = "douyin:") -> None:
-        self._client = redis_asyncio.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "douyin:",
+        *,
+        timeout_seconds: float = 5.0,
+        health_check_seconds: int = 0,
+    ) -> None:
+        self._client = redis_asyncio.Redis.from_url(
+            url,
+            socket_timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
+            # A pooled connection that Redis dropped (a restart) fails once when used: retried on a new
+            # connection instead of failing the call; idle ones are checked before use.
+            retry=Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.2), retries=2),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            health_check_interval=health_check_seconds,
+        )
         if telemetry.STATE.enabled:
             from opentelemetry.instrumentation.redis import RedisInstrumentor
 
@@ -208,6 +242,10 @@ class RedisCache:
     @_observed("set")
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         await self._client.set(self._prefix + key, value, ex=ttl_seconds)
+
+    @_observed("add")
+    async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
+        return bool(await self._client.set(self._prefix + key, value, ex=ttl_seconds, nx=True))
 
     @_observed("delete")
     async def delete(self, key: str) -> None:
@@ -234,6 +272,10 @@ class RedisCache:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+# What an unreachable Redis raises (redis-py wraps socket errors, but not every path does).
+OUTAGES: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
 
 
 def create_cache(redis_url: str, max_entries: int, prefix: str = "douyin:") -> Cache:

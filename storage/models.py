@@ -71,6 +71,9 @@ class User(SQLModel, table=True):
     work_count: int = Field(default=0, sa_column=_counter())
     favorite_count: int = Field(default=0, sa_column=_counter())
     created_at: int = Field(default_factory=now_ms, sa_column=_created_at())
+    # Every token carries the version it was issued under; signing out or changing the password adds one,
+    # and a token of an older version is refused.
+    token_version: int = Field(default=0, sa_column=_counter())
 
 
 class Video(SQLModel, table=True):

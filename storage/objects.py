@@ -25,7 +25,7 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from core import telemetry
+from core import pools, telemetry
 from settings import Settings
 from storage.media import CONTENT_TYPES
 
@@ -173,11 +173,32 @@ class S3ObjectStore:
             secret_key=settings.s3_secret_key,
             secure=secure,
             region=settings.s3_region,
-            # Fail fast when the endpoint is down: the SDK's default retries hold a request for long.
+            # Fail fast when the endpoint is down or frozen: the SDK's defaults hold a call for minutes.
+            # The read timeout bounds each wait for the server (not a whole upload).
             http_client=urllib3.PoolManager(
-                timeout=urllib3.Timeout(connect=3, read=60),
-                retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)),
-                maxsize=16,
+                timeout=urllib3.Timeout(
+                    connect=settings.s3_connect_timeout_seconds, read=settings.s3_read_timeout_seconds
+                ),
+                retries=urllib3.Retry(
+                    total=settings.s3_retries, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
+                ),
+                maxsize=settings.object_store_threads,
+            ),
+        )
+        # Readiness asks one cheap question and must not hold a thread for long: no retries, and the
+        # connect timeout as its read timeout too.
+        self.probe_client = Minio(
+            endpoint,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+            secure=secure,
+            region=settings.s3_region,
+            http_client=urllib3.PoolManager(
+                timeout=urllib3.Timeout(
+                    connect=settings.s3_connect_timeout_seconds, read=settings.s3_connect_timeout_seconds
+                ),
+                retries=urllib3.Retry(total=0),
+                maxsize=1,
             ),
         )
         scheme = "https" if secure else "http"
@@ -226,7 +247,7 @@ class S3ObjectStore:
                 self.client.set_bucket_policy(self.bucket, self._public_read_policy())
 
         try:
-            await asyncio.to_thread(_ensure)
+            await pools.OBJECTS.run(_ensure)
         except Exception as error:  # the SDK raises S3Error, urllib3 and OS errors alike
             raise ObjectStoreError(f"bucket {self.bucket} unavailable: {error}") from error
         self._ready = True
@@ -252,7 +273,7 @@ class S3ObjectStore:
             raise ObjectStoreError(f"could not store {key}: {error}") from error
 
     async def _put(self, key: str, path: Path, content_type: str) -> None:
-        await asyncio.to_thread(
+        await pools.OBJECTS.run(
             self.client.fput_object,
             self.bucket,
             key,
@@ -264,14 +285,14 @@ class S3ObjectStore:
     @_traced("delete")
     async def delete(self, key: str) -> None:
         try:
-            await asyncio.to_thread(self.client.remove_object, self.bucket, key)
+            await pools.OBJECTS.run(self.client.remove_object, self.bucket, key)
         except Exception as error:
             raise ObjectStoreError(f"could not delete {key}: {error}") from error
 
     @_traced("exists")
     async def exists(self, key: str) -> bool:
         try:
-            await asyncio.to_thread(self.client.stat_object, self.bucket, key)
+            await pools.OBJECTS.run(self.client.stat_object, self.bucket, key)
         except S3Error as error:
             if error.code in ("NoSuchKey", "NoSuchObject", "NoSuchBucket"):
                 return False
@@ -291,7 +312,7 @@ class S3ObjectStore:
                 response.release_conn()
 
         try:
-            return await asyncio.to_thread(_read)
+            return await pools.OBJECTS.run(_read)
         except Exception as error:
             raise ObjectStoreError(f"could not read {key}: {error}") from error
 
@@ -303,14 +324,14 @@ class S3ObjectStore:
         return f"{self.public_url}/{quote(safe_key(key))}"
 
     async def ping(self) -> None:
-        await self.ensure_bucket()
         try:
-            found = await asyncio.to_thread(self.client.bucket_exists, self.bucket)
+            found = await pools.OBJECTS.run(self.probe_client.bucket_exists, self.bucket)
         except Exception as error:
             raise ObjectStoreError(f"S3 endpoint unreachable: {error}") from error
         if not found:
+            # The store came back empty: make the bucket now (publishing would on its first failure).
             self._ready = False
-            raise ObjectStoreError(f"bucket {self.bucket} is missing")
+            await self.ensure_bucket()
 
     async def close(self) -> None:
         return None

@@ -5,13 +5,35 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from core import pools
 from core.clock import SYSTEM_CLOCK, Clock
 from settings import Settings
-from storage.cache import Cache, create_cache
+from storage.cache import OUTAGES, Cache, MemoryCache, RedisCache
 from storage.db import Database
+from storage.failsoft import FailSoftCache
 from storage.fanout import Fanout, create_fanout
 from storage.objects import ObjectStore, create_object_store
 from storage.result_cache import ResultCache
+
+
+def open_cache(settings: Settings) -> Cache:
+    """In-process without REDIS_URL; else Redis, failing soft to in-process while it is unreachable."""
+    memory = MemoryCache(settings.cache_max_entries)
+    if not settings.redis_url:
+        return memory
+    shared = RedisCache(
+        settings.redis_url,
+        settings.cache_prefix,
+        timeout_seconds=settings.redis_socket_timeout_seconds,
+        health_check_seconds=settings.redis_health_check_seconds,
+    )
+    return FailSoftCache(
+        shared,
+        memory,
+        outages=OUTAGES,
+        retry_seconds=settings.cache_retry_seconds,
+        degraded_ttl_seconds=settings.cache_degraded_ttl_seconds,
+    )
 
 
 @dataclass(slots=True)
@@ -32,8 +54,13 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
+        pools.configure(
+            passwords=settings.password_hash_threads,
+            media=settings.media_max_jobs,
+            objects=settings.object_store_threads,
+        )
         db = Database.from_settings(settings)
-        cache = create_cache(settings.redis_url, settings.cache_max_entries, settings.cache_prefix)
+        cache = open_cache(settings)
         return cls(
             settings=settings,
             db=db,

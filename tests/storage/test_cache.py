@@ -34,6 +34,17 @@ async def test_set_get_delete(cache: Cache) -> None:
     assert await cache.get("k") is None
 
 
+async def test_add_stores_only_where_nothing_is(cache: Cache) -> None:
+    assert await cache.add("k", b"first", ttl_seconds=30)
+    assert not await cache.add("k", b"second", ttl_seconds=30)
+    assert await cache.get("k") == b"first"
+    await cache.incr("counter", ttl_seconds=30)
+    assert not await cache.add("counter", b"x", ttl_seconds=30)
+    await cache.delete("k")
+    assert await cache.add("k", b"third", ttl_seconds=30)
+    assert await cache.get("k") == b"third"
+
+
 async def test_entries_expire(cache: Cache) -> None:
     await cache.set("short", b"1", ttl_seconds=1)
     await asyncio.sleep(1.2)
