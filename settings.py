@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     max_query_aliases: int = 30
     max_query_tokens: int = 3000
     max_page_size: int = 100
+    # Objects and list items one operation may return, estimated before it runs by multiplying nested
+    # page sizes (`first`); above it: QUERY_TOO_COMPLEX. The REST routes' operations need at most a few
+    # hundred; lists nested two deep at full pages (100 x 100) are refused.
+    max_query_cost: int = Field(default=10_000, ge=1)
 
     # Input limits, counted in characters. The maxima default to, and may not exceed, the widths of the
     # columns that store the texts (core/limits.py).

@@ -13,6 +13,7 @@ from strawberry.types import ExecutionContext
 from schema.auth import AuthMutation
 from schema.chat import ChatMutation, ChatQuery
 from schema.comments import CommentMutation
+from schema.cost import CostLimit
 from schema.errors import classify
 from schema.guards import GuardRails
 from schema.publishing import PublishingMutation
@@ -57,7 +58,8 @@ schema = DouyinSchema(
     subscription=Subscription,
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
     # Order matters: the guard rails set the token limit before parsing and add the limit rules before
-    # validation; the caches then parse and validate each distinct document once. The operation's span
-    # and metrics come last (operation hooks only, never per field).
-    extensions=[GuardRails, ParserCache, ValidationCache, OperationTelemetry],
+    # validation; the caches then parse and validate each distinct document once; the cost limit then
+    # weighs the validated document with its variables. The operation's span and metrics come last
+    # (operation hooks only, never per field).
+    extensions=[GuardRails, ParserCache, ValidationCache, CostLimit, OperationTelemetry],
 )
