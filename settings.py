@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 20
     db_pool_recycle_seconds: int = 1800
+    # Seconds a request waits for a free pooled connection before it is answered SERVICE_BUSY.
+    db_pool_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Seconds a read statement may run before the database aborts it (TIMEOUT); 0: no limit.
+    db_statement_timeout_seconds: float = Field(default=5.0, ge=0)
     db_echo: bool = False
 
     # Cache: Redis when REDIS_URL is set, else in-process.
@@ -89,6 +93,8 @@ class Settings(BaseSettings):
     # page sizes (`first`); above it: QUERY_TOO_COMPLEX. The REST routes' operations need at most a few
     # hundred; lists nested two deep at full pages (100 x 100) are refused.
     max_query_cost: int = Field(default=10_000, ge=1)
+    # Seconds one GraphQL operation (or one REST call) may take before it is answered TIMEOUT; 0: no limit.
+    operation_timeout_seconds: float = Field(default=10.0, ge=0)
 
     # Input limits, counted in characters. The maxima default to, and may not exceed, the widths of the
     # columns that store the texts (core/limits.py).

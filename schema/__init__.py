@@ -11,6 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.auth import AuthMutation
+from schema.budget import BudgetedExecutionContext
 from schema.chat import ChatMutation, ChatQuery
 from schema.comments import CommentMutation
 from schema.cost import CostLimit
@@ -57,6 +58,8 @@ schema = DouyinSchema(
     mutation=Mutation,
     subscription=Subscription,
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    # Queries answer TIMEOUT once they have run past their time budget (schema/budget.py).
+    execution_context_class=BudgetedExecutionContext,
     # Order matters: the guard rails set the token limit before parsing and add the limit rules before
     # validation; the caches then parse and validate each distinct document once; the cost limit then
     # weighs the validated document with its variables. The operation's span and metrics come last

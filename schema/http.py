@@ -12,12 +12,15 @@ from datetime import timedelta
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from core.body_limit import BodyLimit, is_body_too_large, too_large_message, upload_or_body_limit
@@ -28,6 +31,12 @@ from schema.sockets import LegacyWSHandler, SocketContext, TransportWSHandler, a
 from storage.services import Services
 
 _BEARER = "bearer "
+_BUSY = "service_busy"
+RETRY_AFTER_SECONDS = 1
+
+
+def _is_busy(error: GraphQLError) -> bool:
+    return (error.extensions or {}).get("code") == ErrorCode.SERVICE_BUSY.value
 
 
 def bearer_token(request: Request | WebSocket) -> str | None:
@@ -88,7 +97,16 @@ class GraphQLView(GraphQL[Context, None]):
             # Uploaded files spooled to disk are released now, also when the operation failed before
             # any resolver saw them (a bad variable, a validation error).
             await request.close()
+        if scope.get("state", {}).get(_BUSY):
+            # Nothing was answered because the server is busy: say so to clients and load balancers.
+            response.status_code = 503
+            response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
         await response(scope, receive, send)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if result.data is None and result.errors and all(_is_busy(error) for error in result.errors):
+            request.scope.setdefault("state", {})[_BUSY] = True
+        return await super().process_result(request, result)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         if isinstance(request, WebSocket):
