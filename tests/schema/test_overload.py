@@ -18,6 +18,7 @@ from resolvers import videos as video_resolvers
 from storage.services import Services
 from tests.support.factories import add_users, add_videos
 from tests.support.graphql import gql
+from tests.support.hostile import FAN_OUT
 
 FEED = "query Feed { feed(first: 5) { nodes { id title } } }"
 
@@ -127,3 +128,22 @@ async def test_no_free_connection_on_a_rest_route_is_status_code_8(
     assert response.json()["status_code"] == 8
     assert response.json()["status_msg"] == "The server is busy; try again in a moment"
     assert response.json()["video_list"] == []
+
+
+async def test_hostile_fan_out_leaves_the_rest_feed_served(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    [author] = await add_users(services, 1)
+    await add_videos(services, author, 20)
+    hostile = [gql(client, FAN_OUT) for _ in range(4)]
+    feeds = [client.get("/douyin/feed/") for _ in range(4)]
+    started = time.monotonic()
+    answers = await asyncio.gather(*hostile, *feeds)
+    assert time.monotonic() - started < 5
+    for body in answers[:4]:
+        assert isinstance(body, dict)
+        assert [error["extensions"]["code"] for error in body["errors"]] == ["QUERY_TOO_COMPLEX"]
+    for response in answers[4:]:
+        assert isinstance(response, httpx.Response)
+        assert response.json()["status_code"] == 0
+        assert len(response.json()["video_list"]) == 20
