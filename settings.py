@@ -90,9 +90,11 @@ class Settings(BaseSettings):
     max_query_tokens: int = 3000
     max_page_size: int = 100
     # Objects and list items one operation may return, estimated before it runs by multiplying nested
-    # page sizes (`first`); above it: QUERY_TOO_COMPLEX. The REST routes' operations need at most a few
-    # hundred; lists nested two deep at full pages (100 x 100) are refused.
-    max_query_cost: int = Field(default=10_000, ge=1)
+    # page sizes (`first`); above it: QUERY_TOO_COMPLEX. The REST routes' operations need at most about
+    # 500, a feed page of 100 with 3 comments under each video about 1,100; lists nested two deep at full
+    # pages (100 x 100) are refused. Execution costs roughly a millisecond per object on a busy 2-core
+    # machine, so the default keeps one query to about 2 s there.
+    max_query_cost: int = Field(default=2_000, ge=1)
     # Seconds one GraphQL operation (or one REST call) may take before it is answered TIMEOUT; 0: no limit.
     operation_timeout_seconds: float = Field(default=10.0, ge=0)
 

@@ -8,7 +8,7 @@ and after.
 
 Documents: the hostile one (`tests/support/hostile.py`: feed → comments → author → videos → comments,
 100 per page, 10 aliases, inside the depth, alias and token limits) and the same shape with pages of 10
-and of 5 (the last one under the default cost limit, about 9,600 objects estimated: it runs).
+and of 3 (the last one under the default cost limit, about 1,700 objects estimated: it runs).
 
     .venv/bin/python -m bench.bench_fanout
     BENCH_DATABASE_URL=mysql+asyncmy://root@127.0.0.1:3306/bench .venv/bin/python -m bench.bench_fanout
@@ -186,7 +186,7 @@ async def _serve(data_dir: Path, database_url: str) -> None:
         await _wait_until_up(base)
         await _round(base, server.pid, "fan-out, pages of 100", fan_out_query(first=100, aliases=10))
         await _round(base, server.pid, "fan-out, pages of 10", fan_out_query(first=10, aliases=10))
-        await _round(base, server.pid, "fan-out, pages of 5", fan_out_query(first=5, aliases=10))
+        await _round(base, server.pid, "fan-out, pages of 3", fan_out_query(first=3, aliases=10))
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), 30)

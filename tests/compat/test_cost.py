@@ -25,4 +25,4 @@ def test_every_route_operation_is_under_the_default_cost_limit() -> None:
                 # Variables that name nothing do not coerce: every `first` then counts at the maximum.
                 estimates[name] = estimate_nodes(schema._schema, document, name, {}, max_page_size)
     assert estimates["FavoriteList"] > max_page_size  # pages are weighed at the maximum
-    assert max(estimates.values()) <= limit / 10, estimates
+    assert max(estimates.values()) <= limit / 3, estimates  # with room to spare
