@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     db_max_overflow: int = 20
     db_pool_recycle_seconds: int = 1800
     # Seconds a request waits for a free pooled connection before it is answered SERVICE_BUSY.
-    db_pool_timeout_seconds: float = Field(default=2.0, gt=0)
+    db_pool_timeout_seconds: float = Field(default=3.0, gt=0)
     # Seconds a read statement may run before the database aborts it (TIMEOUT); 0: no limit.
     db_statement_timeout_seconds: float = Field(default=5.0, ge=0)
     db_echo: bool = False
