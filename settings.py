@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 20
     db_pool_recycle_seconds: int = 1800
+    # Seconds a request waits for a free pooled connection before it is answered SERVICE_BUSY.
+    db_pool_timeout_seconds: float = Field(default=3.0, gt=0)
+    # Seconds a read statement may run before the database aborts it (TIMEOUT); 0: no limit.
+    db_statement_timeout_seconds: float = Field(default=5.0, ge=0)
     db_echo: bool = False
 
     # Cache: Redis when REDIS_URL is set, else in-process.
@@ -115,6 +119,14 @@ class Settings(BaseSettings):
     max_query_aliases: int = 30
     max_query_tokens: int = 3000
     max_page_size: int = 100
+    # Objects and list items one operation may return, estimated before it runs by multiplying nested
+    # page sizes (`first`); above it: QUERY_TOO_COMPLEX. The REST routes' operations need at most about
+    # 500, a feed page of 100 with 3 comments under each video about 1,100; lists nested two deep at full
+    # pages (100 x 100) are refused. Execution costs roughly a millisecond per object on a busy 2-core
+    # machine, so the default keeps one query to about 2 s there.
+    max_query_cost: int = Field(default=2_000, ge=1)
+    # Seconds one GraphQL operation (or one REST call) may take before it is answered TIMEOUT; 0: no limit.
+    operation_timeout_seconds: float = Field(default=10.0, ge=0)
 
     # Input limits, counted in characters. The maxima default to, and may not exceed, the widths of the
     # columns that store the texts (core/limits.py).

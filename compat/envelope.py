@@ -27,6 +27,8 @@ STATUS_CODES: Mapping[str, int] = {
     "CONFLICT": 5,
     "RATE_LIMITED": 6,
     "QUERY_TOO_COMPLEX": 7,
+    "SERVICE_BUSY": 8,
+    "TIMEOUT": 9,
     "INTERNAL_SERVER_ERROR": 500,
 }
 STATUS_MEANINGS: Mapping[int, str] = {
@@ -38,6 +40,8 @@ STATUS_MEANINGS: Mapping[int, str] = {
     5: "conflict (for example the username is taken)",
     6: "too many requests",
     7: "request too large or complex",
+    8: "the server is busy (no database connection free in time): try again in a moment",
+    9: "the request took too long and was stopped: try again later",
     500: "internal error (details are in the server log only)",
 }
 

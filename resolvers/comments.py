@@ -10,21 +10,24 @@ from sqlmodel import col
 
 from resolvers.errors import forbidden, not_found
 from resolvers.locks import lock_users, lock_video
-from resolvers.pagination import Page, PageRequest, Position, build_page, newest_first
+from resolvers.nested import ChildList
+from resolvers.pagination import Position
 from resolvers.validation import check_text
 from storage.counters import add_to_counters
 from storage.db import insert_row
 from storage.models import Comment, Video, table_of
 from storage.services import Services
 
-
-async def comments_of_video(services: Services, video_id: int, request: PageRequest) -> Page[Comment]:
-    """Newest first."""
-    statement = select(Comment).where(col(Comment.video_id) == video_id)
-    statement = newest_first(statement, col(Comment.created_at), col(Comment.id), request)
-    async with services.db.read() as session:
-        rows = (await session.execute(statement)).scalars().all()
-    return build_page(rows, request, lambda comment: Position(comment.created_at, int(comment.id or 0)))
+COMMENTS_OF_VIDEO: ChildList[Comment] = ChildList(
+    name="comments of video",
+    select=select(Comment),
+    parent=col(Comment.video_id),
+    time=col(Comment.created_at),
+    row_id=col(Comment.id),
+    item=lambda row: row[0],
+    position=lambda row: Position(row[0].created_at, int(row[0].id or 0)),
+)
+"""A video's comments, newest first."""
 
 
 async def add_comment(services: Services, viewer_id: int, video_id: int, content: str) -> Comment:

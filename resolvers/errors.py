@@ -14,6 +14,9 @@ class ErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     RATE_LIMITED = "RATE_LIMITED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    # Overload: no database connection came free in time; a query ran past its time budget.
+    SERVICE_BUSY = "SERVICE_BUSY"
+    TIMEOUT = "TIMEOUT"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 

@@ -16,6 +16,7 @@ from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
 from core import telemetry
+from resolvers.child_pages import ChildPages
 from storage.db import Database
 from storage.models import Favorite, Follow, Message, User, Video, table_of
 
@@ -159,6 +160,8 @@ class Loaders:
     liked_by_viewer: LikedByViewerLoader
     followed_by_viewer: FollowedByViewerLoader
     last_message_by_friend: LastMessageByFriendLoader
+    # Pages of connection fields, batched across parents (resolvers/nested.py).
+    pages: ChildPages
 
     @classmethod
     def for_request(cls, db: Database, viewer_id: int | None) -> Loaders:
@@ -168,4 +171,5 @@ class Loaders:
             liked_by_viewer=LikedByViewerLoader(db, viewer_id),
             followed_by_viewer=FollowedByViewerLoader(db, viewer_id),
             last_message_by_friend=LastMessageByFriendLoader(db, viewer_id),
+            pages=ChildPages.for_request(db),
         )

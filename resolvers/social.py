@@ -4,77 +4,69 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, select
+from sqlalchemy import Row, and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from resolvers.errors import bad_input
 from resolvers.locks import lock_users
-from resolvers.pagination import Page, PageRequest, Position, build_page, newest_first
+from resolvers.nested import ChildList
+from resolvers.pagination import Position
 from storage.counters import add_to_counters
 from storage.db import insert_ignore
 from storage.models import Follow, User, table_of
 from storage.services import Services
 
 
-async def _users_page(
-    services: Services, statement: Select[tuple[User, int]], request: PageRequest
-) -> Page[User]:
-    """Users listed with the time of the follow that lists them (the cursor's time)."""
-    async with services.db.read() as session:
-        rows = (await session.execute(statement)).tuples().all()
-    page = build_page(rows, request, lambda row: Position(int(row[1]), int(row[0].id or 0)))
-    return Page([(cursor, user) for cursor, (user, _) in page.items], page.has_next, page.has_previous)
+def _listed_user(row: Row[Any]) -> User:
+    user: User = row[0]
+    return user
 
 
-async def _follow_list(
-    services: Services, user_id: int, request: PageRequest, *, listed: Any, owner: Any
-) -> Page[User]:
-    """The users in the `listed` column of the follows whose `owner` column is `user_id`, newest first."""
-    statement = (
-        select(User, col(Follow.created_at)).join(Follow, listed == col(User.id)).where(owner == user_id)
-    )
-    return await _users_page(
-        services, newest_first(statement, col(Follow.created_at), listed, request), request
-    )
+def _follow_position(row: Row[Any]) -> Position:
+    """Users are listed with the time of the follow that lists them (the cursor's time)."""
+    return Position(int(row[1]), int(row[0].id or 0))
 
 
-async def following(services: Services, user_id: int, request: PageRequest) -> Page[User]:
-    """Users `user_id` follows, most recently followed first."""
-    return await _follow_list(
-        services, user_id, request, listed=col(Follow.followee_id), owner=col(Follow.follower_id)
+def _follow_list(name: str, *, listed: Any, owner: Any) -> ChildList[User]:
+    """The users in the `listed` column of the follows whose `owner` column is the parent, newest first."""
+    return ChildList(
+        name=name,
+        select=select(User, col(Follow.created_at)).join(Follow, listed == col(User.id)),
+        parent=owner,
+        time=col(Follow.created_at),
+        row_id=listed,
+        item=_listed_user,
+        position=_follow_position,
     )
 
 
-async def followers(services: Services, user_id: int, request: PageRequest) -> Page[User]:
-    """Users following `user_id`, most recent first."""
-    return await _follow_list(
-        services, user_id, request, listed=col(Follow.follower_id), owner=col(Follow.followee_id)
-    )
+FOLLOWING = _follow_list("following", listed=col(Follow.followee_id), owner=col(Follow.follower_id))
+"""Users a user follows, most recently followed first."""
+FOLLOWERS = _follow_list("followers", listed=col(Follow.follower_id), owner=col(Follow.followee_id))
+"""Users following a user, most recent first."""
 
-
-async def friends(services: Services, user_id: int, request: PageRequest) -> Page[User]:
-    """Mutual follows of `user_id`, ordered by when `user_id` followed them, newest first."""
-    outgoing = aliased(Follow)
-    back = aliased(Follow)
-    statement = (
-        select(User, col(outgoing.created_at))
-        .join(outgoing, col(outgoing.followee_id) == col(User.id))
-        .join(
-            back,
-            and_(
-                col(back.follower_id) == col(outgoing.followee_id),
-                col(back.followee_id) == col(outgoing.follower_id),
-            ),
-        )
-        .where(col(outgoing.follower_id) == user_id)
-    )
-    return await _users_page(
-        services,
-        newest_first(statement, col(outgoing.created_at), col(outgoing.followee_id), request),
-        request,
-    )
+_outgoing = aliased(Follow)
+_back = aliased(Follow)
+FRIENDS: ChildList[User] = ChildList(
+    name="friends",
+    select=select(User, col(_outgoing.created_at))
+    .join(_outgoing, col(_outgoing.followee_id) == col(User.id))
+    .join(
+        _back,
+        and_(
+            col(_back.follower_id) == col(_outgoing.followee_id),
+            col(_back.followee_id) == col(_outgoing.follower_id),
+        ),
+    ),
+    parent=col(_outgoing.follower_id),
+    time=col(_outgoing.created_at),
+    row_id=col(_outgoing.followee_id),
+    item=_listed_user,
+    position=_follow_position,
+)
+"""Mutual follows of a user, ordered by when that user followed them, newest first."""
 
 
 async def _reload_user(session: AsyncSession, user_id: int) -> User:

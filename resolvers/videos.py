@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from resolvers.locks import lock_users, lock_video
+from resolvers.nested import ChildList
 from resolvers.pagination import Page, PageRequest, Position, build_page, newest_first
 from storage.counters import add_to_counters
 from storage.db import insert_ignore
@@ -28,26 +29,27 @@ async def feed(services: Services, request: PageRequest, before_ms: int | None) 
     return build_page(rows, request, _video_position)
 
 
-async def videos_by_author(services: Services, author_id: int, request: PageRequest) -> Page[Video]:
-    statement = select(Video).where(col(Video.author_id) == author_id)
-    statement = newest_first(statement, col(Video.created_at), col(Video.id), request)
-    async with services.db.read() as session:
-        rows = (await session.execute(statement)).scalars().all()
-    return build_page(rows, request, _video_position)
+VIDEOS_BY_AUTHOR: ChildList[Video] = ChildList(
+    name="videos by author",
+    select=select(Video),
+    parent=col(Video.author_id),
+    time=col(Video.created_at),
+    row_id=col(Video.id),
+    item=lambda row: row[0],
+    position=lambda row: _video_position(row[0]),
+)
+"""A user's videos, newest first."""
 
-
-async def favorites_of(services: Services, user_id: int, request: PageRequest) -> Page[Video]:
-    """The videos a user likes, most recently liked first; cursors follow the like, not the video."""
-    statement = (
-        select(Video, col(Favorite.created_at))
-        .join(Favorite, col(Favorite.video_id) == col(Video.id))
-        .where(col(Favorite.user_id) == user_id)
-    )
-    statement = newest_first(statement, col(Favorite.created_at), col(Favorite.video_id), request)
-    async with services.db.read() as session:
-        rows = [(video, int(liked_at)) for video, liked_at in (await session.execute(statement)).all()]
-    page = build_page(rows, request, lambda row: Position(row[1], int(row[0].id or 0)))
-    return Page([(cursor, video) for cursor, (video, _) in page.items], page.has_next, page.has_previous)
+FAVORITES_OF_USER: ChildList[Video] = ChildList(
+    name="favorites of user",
+    select=select(Video, col(Favorite.created_at)).join(Favorite, col(Favorite.video_id) == col(Video.id)),
+    parent=col(Favorite.user_id),
+    time=col(Favorite.created_at),
+    row_id=col(Favorite.video_id),
+    item=lambda row: row[0],
+    position=lambda row: Position(int(row[1]), int(row[0].id or 0)),
+)
+"""The videos a user likes, most recently liked first; cursors follow the like, not the video."""
 
 
 async def _reload_video(session: AsyncSession, video_id: int) -> Video:

@@ -11,8 +11,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.auth import AuthMutation
+from schema.budget import BudgetedExecutionContext
 from schema.chat import ChatMutation, ChatQuery
 from schema.comments import CommentMutation
+from schema.cost import CostLimit
 from schema.errors import classify
 from schema.execution import Executor
 from schema.guards import GuardRails
@@ -24,6 +26,10 @@ from schema.subscriptions import ChatSubscription
 from schema.tracing import OperationTelemetry
 from schema.users import UserQuery
 from schema.videos import VideoMutation, VideoQuery
+
+
+class DouyinExecutionContext(BudgetedExecutionContext, Executor):
+    """The execution context both faces run operations with."""
 
 
 @strawberry.type
@@ -58,9 +64,12 @@ schema = DouyinSchema(
     mutation=Mutation,
     subscription=Subscription,
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
-    execution_context_class=Executor,
+    # Queries answer TIMEOUT once past their time budget (schema/budget.py); lists of scalars are
+    # completed in one pass (schema/execution.py).
+    execution_context_class=DouyinExecutionContext,
     # Order matters: the guard rails set the token limit before parsing and add the limit rules before
-    # validation; the caches then parse and validate each distinct document once. The operation's span
-    # and metrics come last (operation hooks only, never per field).
-    extensions=[GuardRails, ParserCache, ValidationCache, OperationTelemetry],
+    # validation; the caches then parse and validate each distinct document once; the cost limit then
+    # weighs the validated document with its variables. The operation's span and metrics come last
+    # (operation hooks only, never per field).
+    extensions=[GuardRails, ParserCache, ValidationCache, CostLimit, OperationTelemetry],
 )

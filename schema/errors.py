@@ -2,6 +2,9 @@
 
 - `DomainError` raised by a resolver: its code and message.
 - Errors already tagged (the guard-rail rules, the permission classes): unchanged.
+- Overload, which is nobody's bug: no database connection came free within the pool's wait
+  (SERVICE_BUSY), or the database stopped a read that ran past the statement timeout (TIMEOUT); logged
+  as a warning, without a traceback.
 - Parse errors, validation errors and bad variables (no resolver involved): BAD_USER_INPUT, except the
   token limit, which graphql-core reports as a syntax error: QUERY_TOO_COMPLEX.
 - Anything else is a bug or an outage: masked as INTERNAL_SERVER_ERROR and logged with the request id
@@ -20,6 +23,7 @@ from graphql.error import GraphQLSyntaxError
 from core import metrics
 from core.telemetry import current_trace_id
 from resolvers.errors import DomainError, ErrorCode
+from storage.timeouts import is_pool_exhausted, is_statement_timeout
 
 log = logging.getLogger("douyin.graphql")
 
@@ -30,6 +34,18 @@ def _is_token_limit(error: GraphQLError) -> bool:
     return (
         isinstance(error, GraphQLSyntaxError) and "more than" in error.message and "tokens" in error.message
     )
+
+
+BUSY_MESSAGE = "The server is busy; try again in a moment"
+SLOW_MESSAGE = "A database read took too long and was stopped; ask for less or try again later"
+
+
+def _overload(original: BaseException) -> tuple[ErrorCode, str] | None:
+    if is_pool_exhausted(original):
+        return ErrorCode.SERVICE_BUSY, BUSY_MESSAGE
+    if is_statement_timeout(original):
+        return ErrorCode.TIMEOUT, SLOW_MESSAGE
+    return None
 
 
 def _is_client_error(error: GraphQLError) -> bool:
@@ -49,6 +65,12 @@ def classify(error: GraphQLError, request_id: str) -> None:
         error.message = original.message
     elif "code" in extensions:
         pass
+    elif original is not None and (overload := _overload(original)) is not None:
+        code, message = overload
+        log.warning("%s in request %s at %s: %s", code.value, request_id, error.path, type(original).__name__)
+        extensions["code"] = code.value
+        error.message = message
+        error.original_error = None
     elif _is_token_limit(error):
         extensions["code"] = ErrorCode.QUERY_TOO_COMPLEX.value
     elif _is_client_error(error):

@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,6 +28,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from core import telemetry
@@ -34,6 +37,7 @@ from core.body_limit import BodyLimit, is_body_too_large, too_large_message, upl
 from resolvers.errors import ErrorCode
 from schema import schema
 from schema.context import Context, build_context
+from schema.cost import CostLimit, estimate_nodes
 from schema.executor import Executor, Session
 from schema.guards import GuardRails
 from schema.sockets import LegacyWSHandler, SocketContext, TransportWSHandler, authenticate
@@ -41,10 +45,19 @@ from schema.tracing import OperationTelemetry, first_code, observe_operation
 from storage.services import Services
 
 _BEARER = "bearer "
+_BUSY = "service_busy"
+RETRY_AFTER_SECONDS = 1
+
+
+def _is_busy(error: GraphQLError) -> bool:
+    return (error.extensions or {}).get("code") == ErrorCode.SERVICE_BUSY.value
+
+
 # What the direct path does in place of the schema's extensions: the guard rails (in the rules of
 # `Executor.prepare_request`), the parse and validation caches (its cache) and the operation's metrics
-# (`observe_operation`). With any other extension on the schema, every request goes through the view.
-_REPLACED_EXTENSIONS = frozenset({GuardRails, ParserCache, ValidationCache, OperationTelemetry})
+# (`observe_operation`), and the cost limit (checked before it executes; an operation over it goes to the
+# view, which refuses it). With any other extension on the schema, every request goes through the view.
+_REPLACED_EXTENSIONS = frozenset({GuardRails, ParserCache, ValidationCache, CostLimit, OperationTelemetry})
 _JSON = "application/json"
 
 
@@ -110,7 +123,16 @@ class GraphQLView(GraphQL[Context, None]):
             # Uploaded files spooled to disk are released now, also when the operation failed before
             # any resolver saw them (a bad variable, a validation error).
             await request.close()
+        if scope.get("state", {}).get(_BUSY):
+            # Nothing was answered because the server is busy: say so to clients and load balancers.
+            response.status_code = 503
+            response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
         await response(scope, receive, send)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if result.data is None and result.errors and all(_is_busy(error) for error in result.errors):
+            request.scope.setdefault("state", {})[_BUSY] = True
+        return await super().process_result(request, result)
 
     async def _answer_directly(self, request: Request) -> Response | None:
         """The answer to one query or mutation POSTed as JSON; None for any other request (the view
@@ -138,6 +160,12 @@ class GraphQLView(GraphQL[Context, None]):
         definition = document.operation(operation_name)
         if definition is None or definition.operation.value not in ("query", "mutation"):
             return None
+        settings = self.services.settings
+        estimate = estimate_nodes(
+            schema._schema, document.node, operation_name, variables, settings.max_page_size
+        )
+        if estimate > settings.max_query_cost:
+            return None  # the view refuses it, with the cost limit's error
         operation_type = definition.operation.value
         name = operation_name or (definition.name.value if definition.name else "")
         context = await build_context(self.services, request=request, token=bearer_token(request))
@@ -151,6 +179,14 @@ class GraphQLView(GraphQL[Context, None]):
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [error.formatted for error in result.errors]
+        if result.data is None and result.errors and all(_is_busy(error) for error in result.errors):
+            # Nothing was answered because the server is busy: say so to clients and load balancers.
+            return Response(
+                orjson.dumps(body),
+                status_code=503,
+                media_type=_JSON,
+                headers={"retry-after": str(RETRY_AFTER_SECONDS)},
+            )
         return Response(orjson.dumps(body), media_type=_JSON)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:

@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from resolvers import social
-from resolvers import videos as video_resolvers
 from resolvers.validation import parse_id
 from schema.context import Info
 from schema.pagination import Connection, page_request
@@ -58,8 +56,8 @@ class User:
     ) -> Connection[Annotated[Video, strawberry.lazy("schema.videos")]]:
         from schema import build
 
-        page = await video_resolvers.videos_by_author(
-            info.context.services, self.db_id, page_request(info, first, after)
+        page = await info.context.loaders.pages.videos_by_author.load(
+            (self.db_id, page_request(info, first, after))
         )
         return await build.video_connection(info, page)
 
@@ -69,8 +67,8 @@ class User:
     ) -> Connection[Annotated[Video, strawberry.lazy("schema.videos")]]:
         from schema import build
 
-        page = await video_resolvers.favorites_of(
-            info.context.services, self.db_id, page_request(info, first, after)
+        page = await info.context.loaders.pages.favorites_of_user.load(
+            (self.db_id, page_request(info, first, after))
         )
         return await build.video_connection(info, page)
 
@@ -80,7 +78,7 @@ class User:
     ) -> Connection[User]:
         from schema import build
 
-        page = await social.following(info.context.services, self.db_id, page_request(info, first, after))
+        page = await info.context.loaders.pages.following.load((self.db_id, page_request(info, first, after)))
         return await build.user_connection(info, page)
 
     @strawberry.field(description="Users following this user, most recent first.")
@@ -89,7 +87,7 @@ class User:
     ) -> Connection[User]:
         from schema import build
 
-        page = await social.followers(info.context.services, self.db_id, page_request(info, first, after))
+        page = await info.context.loaders.pages.followers.load((self.db_id, page_request(info, first, after)))
         return await build.user_connection(info, page)
 
     @strawberry.field(
@@ -100,7 +98,7 @@ class User:
     ) -> Annotated[FriendConnection, strawberry.lazy("schema.chat")]:
         from schema import build
 
-        page = await social.friends(info.context.services, self.db_id, page_request(info, first, after))
+        page = await info.context.loaders.pages.friends.load((self.db_id, page_request(info, first, after)))
         return await build.friend_connection(info, page)
 
 

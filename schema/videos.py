@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from core.clock import ms_from_datetime
-from resolvers import comments as comment_resolvers
 from resolvers import videos as video_resolvers
 from resolvers.validation import parse_id
 from schema.context import Info
@@ -64,8 +63,8 @@ class Video:
     ) -> Connection[Annotated[Comment, strawberry.lazy("schema.comments")]]:
         from schema import build
 
-        page = await comment_resolvers.comments_of_video(
-            info.context.services, self.db_id, page_request(info, first, after)
+        page = await info.context.loaders.pages.comments_of_video.load(
+            (self.db_id, page_request(info, first, after))
         )
         return await build.comment_connection(info, page)
 

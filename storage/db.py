@@ -23,6 +23,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from core import metrics, telemetry
 from settings import Settings
+from storage.timeouts import limit_statement_time
 
 T = TypeVar("T")
 # MySQL/MariaDB: 1213 deadlock, 1205 lock wait timeout. Both ask the client to restart the transaction.
@@ -58,22 +59,32 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        in_memory = parsed.database in (None, "", ":memory:")  # one static connection, no queue to wait in
         engine = create_async_engine(
-            url, echo=settings.db_echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            url,
+            echo=settings.db_echo,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **({} if in_memory else {"pool_timeout": settings.db_pool_timeout_seconds}),
         )
         _configure_sqlite(engine)
+        limit_statement_time(engine, settings.db_statement_timeout_seconds)
         return engine
     query = dict(parsed.query)
     if parsed.get_backend_name() == "mysql":
         query.setdefault("charset", "utf8mb4")
-    return create_async_engine(
+    engine = create_async_engine(
         parsed.set(query=query),
         echo=settings.db_echo,
         pool_pre_ping=True,
         pool_recycle=settings.db_pool_recycle_seconds,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        # A request waits this long for a free connection, then fails fast (SERVICE_BUSY) instead of
+        # queueing behind the pool for SQLAlchemy's default 30 s.
+        pool_timeout=settings.db_pool_timeout_seconds,
     )
+    limit_statement_time(engine, settings.db_statement_timeout_seconds)
+    return engine
 
 
 def _observe(engine: AsyncEngine) -> None:

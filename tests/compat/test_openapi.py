@@ -61,7 +61,8 @@ async def test_every_route_with_its_methods_and_parameters(
 
 async def test_status_codes_are_documented(client: httpx.AsyncClient) -> None:
     envelope = (await openapi(client))["components"]["schemas"]["Envelope"]
-    assert envelope["properties"]["status_code"]["enum"] == [0, 1, 2, 3, 4, 5, 6, 7, 500]
+    assert envelope["properties"]["status_code"]["enum"] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 500]
+    assert "8 = the server is busy" in envelope["description"]
     assert "1 = missing, invalid or expired token" in envelope["description"]
 
 

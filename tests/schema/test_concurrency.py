@@ -4,8 +4,10 @@ from the unique keys, and row locks are taken in one order so writers queue inst
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
+import pytest
 
 from storage.services import Services
 from tests.support.clocks import ScriptedClock
@@ -18,6 +20,14 @@ USER = "query($id: ID!) { user(id: $id) { favoriteCount followerCount followCoun
 FOLLOW = "mutation($id: ID!) { followUser(userId: $id) { id } }"
 SEND = "mutation($to: ID!, $c: String!) { sendMessage(toUserId: $to, content: $c) { createdAt } }"
 CONVERSATION = "query($with: ID!) { conversation(withUserId: $with) { content createdAt } }"
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    # Dozens of crossing writes from one client at once queue for the pool behind each other's row
+    # locks; these tests are about what the writes leave behind, so they wait for a connection as long
+    # as it takes instead of being answered SERVICE_BUSY after the short default wait.
+    return {"db_pool_timeout_seconds": 60}
 
 
 async def test_twenty_users_liking_one_video_at_once(client: httpx.AsyncClient, services: Services) -> None:

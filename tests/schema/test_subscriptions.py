@@ -339,6 +339,9 @@ async def _redis_subscribers(services: Services) -> int | None:
     return int(counts[0][1])
 
 
+# Fifty handshakes at once queue for the database pool (each subscription's start reads it); this test
+# is about what vanishing clients leave behind, not about the pool's short wait under a burst.
+@pytest.mark.parametrize("settings_overrides", [{"db_pool_timeout_seconds": 30}])
 async def test_two_hundred_clients_vanishing_at_once_leave_nothing_behind(services: Services) -> None:
     accounts = await add_users(services, 20)
     sessions = [(accounts[index % 20], PROTOCOLS[index % 2]) for index in range(200)]
