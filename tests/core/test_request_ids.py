@@ -9,6 +9,7 @@ import re
 import httpx
 import pytest
 
+from resolvers import live_counts
 from resolvers import videos as video_resolvers
 
 
@@ -34,6 +35,7 @@ async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(video_resolvers, "feed", _boom)
+    monkeypatch.setattr(live_counts, "feed_counts", _boom)  # the REST feed's first read
     caplog.set_level(logging.ERROR)
 
     response = await client.post(
@@ -61,6 +63,7 @@ async def test_a_rest_failure_is_logged_once_with_its_request_id(
 ) -> None:
     """The schema masks and logs an unexpected error; the REST face must not log it again without the id."""
     monkeypatch.setattr(video_resolvers, "feed", _boom)
+    monkeypatch.setattr(live_counts, "feed_counts", _boom)  # the REST feed's first read
     caplog.set_level(logging.ERROR)
     body = (await client.get("/douyin/feed/", headers={"X-Request-ID": "rest-2"})).json()
     assert body["status_code"] == 500

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from resolvers import live_counts
 from resolvers import videos as video_resolvers
 from storage.services import Services
 from tests.support.factories import add_users, add_videos
@@ -36,7 +37,9 @@ def _slow_feed(monkeypatch: pytest.MonkeyPatch) -> None:
     async def slow(*_args: object) -> None:
         await asyncio.sleep(30)
 
+    # The GraphQL feed pages through `feed`; the REST feed reads its page's counters first.
     monkeypatch.setattr(video_resolvers, "feed", slow)
+    monkeypatch.setattr(live_counts, "feed_counts", slow)
 
 
 async def test_a_query_past_its_budget_is_answered_timeout(

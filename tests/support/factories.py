@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from core.clock import now_ms
 from resolvers.auth import issue_token
+from resolvers.sessions import token_version
 from storage.counters import add_to_counters
 from storage.db import insert_row
 from storage.models import Comment, Favorite, Follow, Message, User, Video, table_of
@@ -58,6 +59,9 @@ async def add_users(services: Services, count: int, prefix: str = "user") -> lis
                 created_at=now_ms(),
             )
             accounts.append(Account(user_id, name, issue_token(services.settings, user_id)))
+    for account in accounts:
+        # As a sign-in does: the requests that follow find the token version cached.
+        await token_version(services, account.id)
     return accounts
 
 
