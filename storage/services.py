@@ -11,6 +11,7 @@ from storage.cache import Cache, create_cache
 from storage.db import Database
 from storage.fanout import Fanout, create_fanout
 from storage.objects import ObjectStore, create_object_store
+from storage.rate_limits import LimitStore
 
 
 @dataclass(slots=True)
@@ -26,6 +27,8 @@ class Services:
     clock: Clock = SYSTEM_CLOCK
     # Chat notices to this worker's subscriptions (through Redis to every worker's when it is set).
     fanout: Fanout = field(default_factory=Fanout)
+    # Rate limits and sign-in throttles (through Redis to every worker's when it is set).
+    limits: LimitStore = field(default_factory=LimitStore)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
@@ -44,10 +47,12 @@ class Services:
                 queue_size=settings.subscription_queue_size,
                 per_user=settings.subscriptions_per_user,
             ),
+            limits=LimitStore(settings.redis_url, settings.cache_prefix),
         )
 
     async def close(self) -> None:
         await self.fanout.close()
+        await self.limits.close()
         await self.objects.close()
         await self.cache.close()
         await self.db.dispose()
