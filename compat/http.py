@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from compat.call import Call
 from compat.envelope import CompatError, bad_parameter, failure, success
+from compat.execution import compat_error
 from compat.params import ParamSources, RawValue, parse_params
 from compat.routes import RouteSpec
 from core.body_limit import (
@@ -30,7 +31,7 @@ from core.body_limit import (
     too_large_message,
     upload_too_large,
 )
-from schema.executor import Executor, PreparedDocument
+from schema.executor import Executor, OperationFailedError, PreparedDocument
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,10 @@ def endpoint_for(spec: RouteSpec, executor: Executor, document: PreparedDocument
             now = executor.clock.now_ms()
             params = parse_params(spec.params, _sources(request, form, spec), settings, now)
             token: Any = params.get("token")
-            session = await executor.start(request, token or None)
+            try:
+                session = await executor.start(request, token or None)
+            except OperationFailedError as refused:  # the request-wide rate limit
+                raise compat_error(refused) from None
             try:
                 return success(await spec.handler(Call(params, session, settings, document, now)))
             except CompatError as error:

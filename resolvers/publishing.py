@@ -20,7 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
 from core import metrics
+from resolvers import rate_limits
 from resolvers.errors import DomainError, bad_input, unauthenticated
+from resolvers.rate_limits import Action, Client
 from resolvers.uploads import scratch_directory, spool_upload
 from resolvers.validation import check_text
 from storage import media
@@ -142,8 +144,11 @@ async def _publish(services: Services, author_id: int, title: str, source: Path)
             raise
 
 
-async def publish_upload(services: Services, author_id: int, title: str, upload: UploadFile) -> Video:
+async def publish_upload(
+    services: Services, author_id: int, title: str, upload: UploadFile, *, address: str | None = None
+) -> Video:
     """Publish an uploaded file (GraphQL `Upload` or the REST form's `data`), capped at upload_max_bytes."""
+    await rate_limits.enforce(services, Action.UPLOAD, Client(author_id, address))
     title = validate_title(title, services.settings.title_max)
     limit = services.settings.upload_max_bytes
     outcome = "error"

@@ -31,7 +31,9 @@ from strawberry.execution import optimized_is_awaitable
 
 from core import metrics, telemetry
 from core.clock import Clock
+from resolvers.errors import DomainError
 from schema import schema
+from schema.admission import admit
 from schema.context import Context, build_context
 from schema.errors import INTERNAL_MESSAGE, classify
 from schema.tracing import observe_operation
@@ -50,10 +52,12 @@ class DocumentError(Exception):
 class OperationFailedError(Exception):
     """An operation answered an error (the first one, coded); partial data counts as a failure."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # Whole seconds after which the same request may succeed (RATE_LIMITED), else None.
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +74,8 @@ def _failure(error: GraphQLError) -> OperationFailedError:
     code = (error.extensions or {}).get("code")
     if not isinstance(code, str):  # classify codes every error; this only guards the type
         return OperationFailedError(INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE)
-    return OperationFailedError(code, error.message)
+    retry_after = (error.extensions or {}).get("retryAfter")
+    return OperationFailedError(code, error.message, retry_after if isinstance(retry_after, int) else None)
 
 
 @dataclass(slots=True)
@@ -169,6 +174,12 @@ class Executor:
         )
 
     async def start(self, request: Request | None, token: str | None) -> Session:
-        """`token` is the bare JWT; missing, invalid or expired means anonymous (no query is made)."""
+        """`token` is the bare JWT; missing, invalid or expired means anonymous (no query is made).
+        OperationFailedError (RATE_LIMITED) when the request-wide rate limit refuses this request."""
         context = await build_context(self._services, request=request, token=token)
+        try:
+            await admit(context)
+        except DomainError as error:
+            metrics.GRAPHQL_ERRORS.labels(error.code.value).inc()
+            raise OperationFailedError(error.code.value, error.message, error.retry_after) from None
         return Session(context=context, token_given=bool(token), observed=self._observed)

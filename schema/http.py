@@ -20,9 +20,11 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.types.unset import UnsetType
 
+from core import metrics
 from core.body_limit import BodyLimit, is_body_too_large, too_large_message, upload_or_body_limit
-from resolvers.errors import ErrorCode
+from resolvers.errors import DomainError, ErrorCode
 from schema import schema
+from schema.admission import admit
 from schema.context import Context, build_context
 from schema.sockets import LegacyWSHandler, SocketContext, TransportWSHandler, authenticate
 from storage.services import Services
@@ -53,6 +55,19 @@ def body_too_large_error(message: str) -> Response:
     return Response(orjson.dumps(body), status_code=413, media_type="application/json", headers=headers)
 
 
+def refused(error: DomainError) -> Response:
+    """A request refused as a whole, before its operation ran: 429 for RATE_LIMITED (with Retry-After)."""
+    extensions: dict[str, object] = {"code": error.code.value}
+    headers = {}
+    if error.retry_after is not None:
+        extensions["retryAfter"] = error.retry_after
+        headers["Retry-After"] = str(error.retry_after)
+    metrics.GRAPHQL_ERRORS.labels(error.code.value).inc()
+    body = {"data": None, "errors": [{"message": error.message, "extensions": extensions}]}
+    status = 429 if error.code is ErrorCode.RATE_LIMITED else 400
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
 class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
@@ -76,6 +91,8 @@ class GraphQLView(GraphQL[Context, None]):
         request = Request(scope=scope, receive=receive)
         try:
             response = await self.run(request)
+        except DomainError as error:  # refused before the operation ran (the request-wide rate limit)
+            response = refused(error)
         except HTTPException as error:
             status_code = error.status_code if error.status_code in (404, 405) else 400
             response = transport_error(error.reason, status_code)
@@ -88,12 +105,17 @@ class GraphQLView(GraphQL[Context, None]):
             # Uploaded files spooled to disk are released now, also when the operation failed before
             # any resolver saw them (a bad variable, a validation error).
             await request.close()
+        retry_after = request.scope.get("state", {}).get("retry_after")
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         if isinstance(request, WebSocket):
             return await socket_context(self.services, request, bearer_token(request))
-        return await build_context(self.services, request=request, token=bearer_token(request))
+        context = await build_context(self.services, request=request, token=bearer_token(request))
+        await admit(context)
+        return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         if isinstance(context, SocketContext):
@@ -122,6 +144,7 @@ class GraphQLView(GraphQL[Context, None]):
 async def socket_context(services: Services, websocket: WebSocket, token: str | None) -> SocketContext:
     """Anonymous until `connection_init` signs the connection in (`schema.sockets.authenticate`)."""
     context = SocketContext.of(await build_context(services, request=None, token=None), token)
+    context.client_address = websocket.client.host if websocket.client is not None else None
     if not services.settings.public_base_url:
         scheme = "https" if websocket.url.scheme == "wss" else "http"
         context.base_url = f"{scheme}://{websocket.url.netloc}"
