@@ -53,19 +53,21 @@ async def admit(services: Services, name: str, address: str | None) -> SignInAtt
     attempt = SignInAttempt(
         name_key="sign-in:name:" + _digest(name, where), address_key="sign-in:address:" + _digest(where)
     )
-    wait = await services.limits.attempt(
-        attempt.address_key, _backoff(settings, settings.login_max_failures_per_address)
-    )
+    per_address = _backoff(settings, settings.login_max_failures_per_address)
+    wait = await services.limits.attempt(attempt.address_key, per_address)
     if wait > 0:
         raise rate_limited("Too many failed sign-ins from this address", wait)
     wait = await services.limits.attempt(attempt.name_key, _backoff(settings, settings.login_max_failures))
     if wait > 0:
         # Refused before any check: the address gets this attempt back.
-        await services.limits.forgive(attempt.address_key)
+        await services.limits.forgive(attempt.address_key, per_address)
         raise rate_limited("Too many failed sign-ins for this name", wait)
     return attempt
 
 
 async def succeeded(services: Services, attempt: SignInAttempt) -> None:
+    settings = services.settings
     await services.limits.reset(attempt.name_key)
-    await services.limits.forgive(attempt.address_key)
+    await services.limits.forgive(
+        attempt.address_key, _backoff(settings, settings.login_max_failures_per_address)
+    )

@@ -14,8 +14,9 @@ Two shapes of state:
   attempt is made, so concurrent attempts can never all pass a check made before any of them failed.
   The first `backoff.free` attempts pass at once; after that each further attempt must wait twice as
   long as the one before (`base`, `2 base`, `4 base`... up to `max`). Refused attempts change nothing,
-  so hammering does not extend the wait. `forgive` gives one attempt back, `reset` forgets the key
-  (a success). The `limits` library has no backoff, hence this small script of our own.
+  so hammering does not extend the wait. `forgive` gives one attempt back (and lifts the wait it
+  started), `reset` forgets the key (a success). The `limits` library has no backoff, hence this small
+  script of our own.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class Backoff:
 class _Backend(Protocol):
     async def hit(self, item: RateLimitItem, identifiers: tuple[str, ...]) -> float: ...
     async def attempt(self, key: str, backoff: Backoff) -> float: ...
-    async def forgive(self, key: str) -> None: ...
+    async def forgive(self, key: str, backoff: Backoff) -> None: ...
     async def reset(self, key: str) -> None: ...
     async def close(self) -> None: ...
 
@@ -105,11 +106,12 @@ class MemoryBackend:
         self._attempts[key] = (attempts, now + wait, now + wait + backoff.window_seconds)
         return 0.0
 
-    async def forgive(self, key: str) -> None:
+    async def forgive(self, key: str, backoff: Backoff) -> None:
         now = time.monotonic()
         attempts, allowed_at, until = self._live(key, now)
         if attempts > 0:
-            self._attempts[key] = (attempts - 1, allowed_at, until)
+            # Back under the free attempts, the wait this one started goes too.
+            self._attempts[key] = (attempts - 1, allowed_at if attempts > backoff.free else 0.0, until)
 
     async def reset(self, key: str) -> None:
         self._attempts.pop(key, None)
@@ -139,10 +141,14 @@ redis.call('HSET', KEYS[1], 'n', n, 'next', now + wait)
 redis.call('PEXPIRE', KEYS[1], math.ceil(wait + window))
 return 0
 """
+# ARGV: free attempts (back under them, the wait goes too).
 _FORGIVE = """
 local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
 if n > 0 then
     redis.call('HSET', KEYS[1], 'n', n - 1)
+    if n <= tonumber(ARGV[1]) then
+        redis.call('HSET', KEYS[1], 'next', 0)
+    end
 end
 return 0
 """
@@ -181,8 +187,8 @@ class RedisBackend:
         wait_ms = await self._attempt(keys=[self._prefix + key], args=args)
         return float(wait_ms) / 1000
 
-    async def forgive(self, key: str) -> None:
-        await self._forgive(keys=[self._prefix + key])
+    async def forgive(self, key: str, backoff: Backoff) -> None:
+        await self._forgive(keys=[self._prefix + key], args=[backoff.free])
 
     async def reset(self, key: str) -> None:
         await self._client.delete(self._prefix + key)
@@ -250,13 +256,13 @@ class LimitStore:
         self._answered(backend)
         return wait
 
-    async def forgive(self, key: str) -> None:
+    async def forgive(self, key: str, backoff: Backoff) -> None:
         backend = self._backend()
         try:
-            await backend.forgive(key)
+            await backend.forgive(key, backoff)
         except _UNREACHABLE as error:
             self._failed(error)
-            await self._memory.forgive(key)
+            await self._memory.forgive(key, backoff)
 
     async def reset(self, key: str) -> None:
         backend = self._backend()
