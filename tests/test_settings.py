@@ -44,7 +44,7 @@ def test_environment_configures_the_embedded_default(monkeypatch: pytest.MonkeyP
     assert settings.media_dir == (tmp_path / "media").resolve()
 
 
-def _settings(**limits: int) -> Settings:
+def _settings(**limits: int | str) -> Settings:
     values: dict[str, Any] = {"env": "test", "jwt_secret": "x" * 32, **limits}
     return Settings(**values)
 

@@ -69,7 +69,12 @@ async def test_over_the_limit_a_douyin_route_answers_status_code_6(
 ) -> None:
     [alice] = await add_users(services, 1)
     video = await add_video(services, alice)
-    params = {"token": alice.token, "video_id": video, "action_type": 1, "comment_text": "hi"}
+    params: dict[str, str | int] = {
+        "token": alice.token,
+        "video_id": video,
+        "action_type": 1,
+        "comment_text": "hi",
+    }
     assert check_envelope(await client.post("/douyin/comment/action/", params=params))["status_code"] == 0
     response = await client.post("/douyin/comment/action/", params=params)
     body = check_envelope(response)
