@@ -141,6 +141,17 @@ class Settings(BaseSettings):
     message_max: int = MESSAGE.default_max
 
     upload_max_bytes: int = Field(default=200 * 1024 * 1024)
+    # Uploads being received at once by one worker, per signed-in user and per client address (an upload
+    # whose token comes after its file counts for its address only); and the scratch space (DATA_DIR/tmp)
+    # they may reserve together, each its declared length (or UPLOAD_MAX_BYTES when undeclared). Over
+    # any: RATE_LIMITED before a byte of the file is stored.
+    upload_max_concurrent_per_user: int = Field(default=2, ge=1)
+    upload_max_concurrent_per_address: int = Field(default=4, ge=1)
+    upload_scratch_max_mib: int = Field(default=2048, ge=1)
+    # An upload body is dropped when no byte came for UPLOAD_IDLE_TIMEOUT_SECONDS, or when the whole of
+    # it took longer than UPLOAD_READ_TIMEOUT_SECONDS (200 MiB in 10 minutes is about 2.7 Mbit/s).
+    upload_idle_timeout_seconds: float = Field(default=30.0, gt=0)
+    upload_read_timeout_seconds: float = Field(default=600.0, gt=0)
     # Any other request body (a JSON GraphQL operation is read whole into memory).
     max_request_body_bytes: int = 1024 * 1024
     # Videos processed by ffmpeg at once in one process (about one per core).

@@ -23,7 +23,7 @@ from core import metrics
 from resolvers import rate_limits
 from resolvers.errors import DomainError, bad_input, unauthenticated
 from resolvers.rate_limits import Action, Client
-from resolvers.uploads import scratch_directory, spool_upload
+from resolvers.uploads import scratch_directory, scratch_root, spool_upload
 from resolvers.validation import check_text
 from storage import media
 from storage.counters import add_to_counters
@@ -32,11 +32,6 @@ from storage.objects import ObjectStoreError
 from storage.services import Services
 
 log = logging.getLogger(__name__)
-
-
-def scratch_root(services: Services) -> Path:
-    """Where uploads and intermediate files live while a video is published."""
-    return services.settings.data_dir / "tmp"
 
 
 def remove_stale_scratch(services: Services, older_than_seconds: float = 3600) -> int:

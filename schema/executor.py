@@ -12,7 +12,8 @@ done for them once, so per-request work is execution alone.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard, cast
 
@@ -26,6 +27,7 @@ from graphql import (
     parse,
     validate,
 )
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from strawberry.execution import optimized_is_awaitable
 
@@ -37,6 +39,7 @@ from schema.admission import admit
 from schema.context import Context, build_context
 from schema.errors import INTERNAL_MESSAGE, classify
 from schema.tracing import observe_operation
+from schema.uploads import received_form
 from settings import Settings
 from storage.services import Services
 
@@ -183,3 +186,26 @@ class Executor:
             metrics.GRAPHQL_ERRORS.labels(error.code.value).inc()
             raise OperationFailedError(error.code.value, error.message, error.retry_after) from None
         return Session(context=context, token_given=bool(token), observed=self._observed)
+
+    @asynccontextmanager
+    async def received_form(
+        self, request: Request, admit: Callable[[FormData], Awaitable[Session]]
+    ) -> AsyncIterator[FormData]:
+        """An upload's multipart form, read as it arrives (see `schema.uploads`): `admit` is told the
+        fields before the file part and answers the session to admit the upload for, or raises to refuse
+        it before any of the file is stored. OperationFailedError (RATE_LIMITED) when there is no slot;
+        `core.multipart.FormError` for a malformed, oversized or too slow body."""
+
+        async def admitted(fields: FormData) -> Context:
+            return (await admit(fields)).context
+
+        reading = True
+        try:
+            async with received_form(request, self._services, admitted) as form:
+                reading = False
+                yield form
+        except DomainError as error:
+            if not reading:
+                raise
+            metrics.GRAPHQL_ERRORS.labels(error.code.value).inc()
+            raise OperationFailedError(error.code.value, error.message, error.retry_after) from None

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import orjson
 from cross_web import HTTPException
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,11 +23,13 @@ from strawberry.types.unset import UnsetType
 
 from core import metrics
 from core.body_limit import BodyLimit, is_body_too_large, too_large_message, upload_or_body_limit
-from resolvers.errors import DomainError, ErrorCode
+from core.multipart import FormError
+from resolvers.errors import DomainError, ErrorCode, unauthenticated
 from schema import schema
 from schema.admission import admit
 from schema.context import Context, build_context
 from schema.sockets import LegacyWSHandler, SocketContext, TransportWSHandler, authenticate
+from schema.uploads import received_form
 from storage.services import Services
 
 _BEARER = "bearer "
@@ -55,16 +58,23 @@ def body_too_large_error(message: str) -> Response:
     return Response(orjson.dumps(body), status_code=413, media_type="application/json", headers=headers)
 
 
-def refused(error: DomainError) -> Response:
-    """A request refused as a whole, before its operation ran: 429 for RATE_LIMITED (with Retry-After)."""
+def _is_upload(request: Request) -> bool:
+    return request.method == "POST" and request.headers.get("content-type", "").lower().startswith(
+        "multipart/"
+    )
+
+
+def refused(error: DomainError, *, close: bool = False) -> Response:
+    """A request refused as a whole, before its operation ran: 429 for RATE_LIMITED (with Retry-After),
+    401 for UNAUTHENTICATED. `close`: the body was not read, so the connection cannot be reused."""
     extensions: dict[str, object] = {"code": error.code.value}
-    headers = {}
+    headers = {"connection": "close"} if close else {}
     if error.retry_after is not None:
         extensions["retryAfter"] = error.retry_after
         headers["Retry-After"] = str(error.retry_after)
     metrics.GRAPHQL_ERRORS.labels(error.code.value).inc()
     body = {"data": None, "errors": [{"message": error.message, "extensions": extensions}]}
-    status = 429 if error.code is ErrorCode.RATE_LIMITED else 400
+    status = {ErrorCode.RATE_LIMITED: 429, ErrorCode.UNAUTHENTICATED: 401}.get(error.code, 400)
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
@@ -90,9 +100,19 @@ class GraphQLView(GraphQL[Context, None]):
             return
         request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(request)
-        except DomainError as error:  # refused before the operation ran (the request-wide rate limit)
-            response = refused(error)
+            if _is_upload(request):
+                response = await self._run_upload(request)
+            else:
+                response = await self.run(request)
+        except DomainError as error:  # refused before the operation ran (a rate limit, no upload slot)
+            response = refused(error, close=_is_upload(request))
+        except FormError as error:
+            if error.too_large:
+                response = body_too_large_error(error.message)
+            else:
+                # The unread rest of the body stays on the socket: the connection cannot be reused.
+                response = transport_error(error.message, 408 if error.timed_out else 400)
+                response.headers["connection"] = "close"
         except HTTPException as error:
             status_code = error.status_code if error.status_code in (404, 405) else 400
             response = transport_error(error.reason, status_code)
@@ -109,6 +129,22 @@ class GraphQLView(GraphQL[Context, None]):
         if retry_after is not None:
             response.headers["Retry-After"] = str(retry_after)
         await response(scope, receive, send)
+
+    async def _run_upload(self, request: Request) -> Response:
+        """A multipart request (an upload): refused before its body is read unless a signed-in viewer
+        sends it and has a slot for it; its file written once, straight into scratch space."""
+        context = await build_context(self.services, request=request, token=bearer_token(request))
+        await admit(context)
+        if context.viewer_id is None:
+            return refused(unauthenticated("Sign in first: only a signed-in viewer may upload"), close=True)
+
+        async def admitted(_fields: FormData) -> Context:
+            return context
+
+        async with received_form(request, self.services, admitted) as form:
+            # Strawberry reads the form through `request.form()`, which answers the one read here.
+            request._form = form
+            return await self.run(request, context=context)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         if isinstance(request, WebSocket):

@@ -12,6 +12,7 @@ from storage.db import Database
 from storage.fanout import Fanout, create_fanout
 from storage.objects import ObjectStore, create_object_store
 from storage.rate_limits import LimitStore
+from storage.upload_slots import UploadSlots
 
 
 @dataclass(slots=True)
@@ -29,6 +30,8 @@ class Services:
     fanout: Fanout = field(default_factory=Fanout)
     # Rate limits and sign-in throttles (through Redis to every worker's when it is set).
     limits: LimitStore = field(default_factory=LimitStore)
+    # Uploads being received by this process (per user, per address, scratch space reserved).
+    uploads: UploadSlots = field(default_factory=UploadSlots)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
