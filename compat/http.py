@@ -62,12 +62,14 @@ def _is_multipart(request: Request) -> bool:
 
 def _upload_admission(request: Request, start: StartSession) -> Callable[[FormData], Awaitable[Session]]:
     """When the file part starts: a token among the fields before it (or in the query) must name a user,
-    or the upload is refused before a byte of it is stored; with no token yet, it is admitted for its
-    address alone (the token may still come after the file, and is checked then)."""
+    or the upload is refused before a byte of it is stored (an empty one too); with no token yet, it is
+    admitted for its address alone (the token may still come after the file, and is checked then)."""
 
     async def admit(fields: FormData) -> Session:
         token = ParamSources([fields, request.query_params]).get("token")
-        if not isinstance(token, str) or not token:
+        if token == "":
+            raise CompatError("UNAUTHENTICATED", "token is required: sign in first")
+        if not isinstance(token, str):
             return await start(None)
         session = await start(token)
         if session.context.viewer_id is None:
