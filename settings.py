@@ -147,6 +147,8 @@ class Settings(BaseSettings):
     # any: RATE_LIMITED before a byte of the file is stored.
     upload_max_concurrent_per_user: int = Field(default=2, ge=1)
     upload_max_concurrent_per_address: int = Field(default=4, ge=1)
+    # Of an address's, those whose token had not come before the file (the sender is not known yet).
+    upload_max_concurrent_anonymous_per_address: int = Field(default=1, ge=1)
     upload_scratch_max_mib: int = Field(default=2048, ge=1)
     # An upload body is dropped when no byte came for UPLOAD_IDLE_TIMEOUT_SECONDS, or when the whole of
     # it took longer than UPLOAD_READ_TIMEOUT_SECONDS (200 MiB in 10 minutes is about 2.7 Mbit/s).

@@ -35,6 +35,7 @@ SLOT_RETRY_SECONDS = 10
 _SLOT_REFUSALS = {
     "user": "You have too many uploads in progress",
     "address": "Too many uploads in progress from this address",
+    "anonymous": "Too many uploads in progress from this address; send the token before the file",
     "space": "The server is receiving too many uploads",
 }
 
@@ -62,6 +63,7 @@ async def receiving_upload(
     limits = SlotLimits(
         per_user=settings.upload_max_concurrent_per_user,
         per_address=settings.upload_max_concurrent_per_address,
+        anonymous_per_address=settings.upload_max_concurrent_anonymous_per_address,
         max_reserved_bytes=settings.upload_scratch_max_mib * MIB,
     )
     ceiling = settings.upload_max_bytes + FORM_ALLOWANCE_BYTES

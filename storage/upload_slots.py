@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
-Refusal = Literal["user", "address", "space"]
+Refusal = Literal["user", "address", "anonymous", "space"]
 
 
 class UploadSlotRefusedError(Exception):
@@ -27,6 +27,8 @@ class UploadSlotRefusedError(Exception):
 class SlotLimits:
     per_user: int
     per_address: int
+    # Of those, uploads whose sender is not known yet (no token before the file).
+    anonymous_per_address: int
     max_reserved_bytes: int
 
 
@@ -42,8 +44,9 @@ class UploadSlots:
     def hold(
         self, limits: SlotLimits, *, user: str | None, address: str | None, reserve_bytes: int
     ) -> Iterator[None]:
-        """One upload slot for the block; UploadSlotRefusedError when the user or the address already
-        has its most uploads in progress, or the reservation does not fit in the space left."""
+        """One upload slot for the block; UploadSlotRefusedError when the user or the address (or the
+        address's anonymous uploads, for one without a user) already has its most uploads in progress,
+        or the reservation does not fit in the space left."""
         keys = []
         if user is not None:
             if self._holders[f"user:{user}"] >= limits.per_user:
@@ -53,6 +56,10 @@ class UploadSlots:
             if self._holders[f"address:{address}"] >= limits.per_address:
                 raise UploadSlotRefusedError("address")
             keys.append(f"address:{address}")
+            if user is None:
+                if self._holders[f"anonymous:{address}"] >= limits.anonymous_per_address:
+                    raise UploadSlotRefusedError("anonymous")
+                keys.append(f"anonymous:{address}")
         if self.reserved_bytes + reserve_bytes > limits.max_reserved_bytes:
             raise UploadSlotRefusedError("space")
         self.reserved_bytes += reserve_bytes

@@ -170,3 +170,18 @@ async def test_graphql_refuses_an_anonymous_upload_before_reading_its_body(
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert body.sent == 0
     await assert_nothing_published(services)
+
+
+async def test_an_address_has_one_upload_in_progress_whose_sender_is_not_known_yet(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    [author] = await add_users(services, 1)
+    # No token before the file: admitted for its address, and the token checked at the end.
+    first, second = Body(_file_head(), chunks=2), Body(_file_head())
+    refused, _ = await _second_while_first_in_progress(client, services, first, second)
+    assert refused["status_code"] == 6
+    assert refused["status_msg"].startswith("Too many uploads in progress from this address; send the token")
+    # One whose token comes first is still admitted beside it.
+    signed = Body(_field("token", author.token) + _file_head(), chunks=1)
+    beside, _ = await _second_while_first_in_progress(client, services, Body(_file_head(), chunks=2), signed)
+    assert beside["status_code"] == 2  # admitted and received whole: a file of zeros is no video
