@@ -34,8 +34,23 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _bytes_under(*roots: Path) -> int:
-    return sum(path.stat().st_size for root in roots for path in root.rglob("*") if path.is_file())
+def _bytes_held(pid: int, *roots: Path) -> int:
+    """Bytes in files under `roots`: those listed there, and those the server holds open there without a
+    name (Python's temporary files are unnamed on Linux, so only /proc shows them)."""
+    sizes: dict[tuple[int, int], int] = {}
+    for root in roots:
+        for path in root.rglob("*") if root.exists() else ():
+            if path.is_file():
+                info = path.stat()
+                sizes[(info.st_dev, info.st_ino)] = info.st_size
+    for descriptor in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target, info = os.readlink(descriptor), descriptor.stat()
+        except OSError:
+            continue
+        if any(target.startswith(str(root)) for root in roots) and descriptor.is_file():
+            sizes[(info.st_dev, info.st_ino)] = info.st_size
+    return sum(sizes.values())
 
 
 def _head(with_token: bool) -> bytes:
@@ -101,16 +116,11 @@ def _measure(source: Path, with_token: bool) -> tuple[int, int]:
                     time.sleep(0.1)
             connections = [_stalled_upload(port, _head(with_token)) for _ in range(CONNECTIONS)]
             time.sleep(2)
-            held = (
-                _bytes_under(data_dir / "tmp", tmp_dir)
-                if (data_dir / "tmp").exists()
-                else _bytes_under(tmp_dir)
-            )
+            held = _bytes_held(server.pid, data_dir / "tmp", tmp_dir)
             for connection in connections:
                 connection.close()
             time.sleep(2)
-            after = _bytes_under(tmp_dir, *([data_dir / "tmp"] if (data_dir / "tmp").exists() else []))
-            return held, after
+            return held, _bytes_held(server.pid, data_dir / "tmp", tmp_dir)
         finally:
             server.terminate()
             server.wait(timeout=30)
