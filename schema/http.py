@@ -1,8 +1,11 @@
 """The ASGI app serving `/graphql` (HTTP, GraphiQL, and WebSocket: see `schema.sockets`).
 
 Transport errors (bad JSON, a mutation over GET, a batch, a missing multipart file, a body over its limit)
-come back as JSON with a code, never as Strawberry's or Starlette's plain-text answers. Responses are
-encoded with orjson.
+come back as JSON with a code, never as Strawberry's or Starlette's plain-text answers. So do requests
+refused as a whole before their operation runs: over the request-wide rate limit (429, Retry-After), an
+upload from nobody signed in (401, before its body is read) or without an upload slot (429), a body too
+slow to arrive (408). Uploads are read by `schema.uploads`, not by Strawberry. Responses are encoded
+with orjson.
 """
 
 from __future__ import annotations
