@@ -49,7 +49,7 @@ class FormLimits:
     total_timeout_seconds: float  # the longest the whole body may take
     max_files: int = 1
     max_fields: int = 32
-    max_field_bytes: int = 64 * 1024
+    max_field_bytes: int = 1024 * 1024  # as Starlette's form parser: a GraphQL `operations` part fits
 
 
 class StoredUpload(UploadFile):

@@ -36,9 +36,9 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
-# Redis calls for limits give up soon: a limit is not worth a slow request. Not much sooner, though: the
-# wait includes the event loop's own delay, and a busy worker would fall back for no fault of Redis.
-REDIS_TIMEOUT_SECONDS = 2.0
+# Redis calls for limits give up as the cache's do. Not sooner: the wait includes the event loop's own
+# delay, and a busy worker would fall back (and count afresh) for no fault of Redis.
+REDIS_TIMEOUT_SECONDS = 5.0
 # After Redis failed, this process counts on its own for this long before trying Redis again.
 REDIS_RETRY_SECONDS = 5.0
 _UNREACHABLE = (RedisError, OSError, StorageError, TimeoutError)

@@ -108,7 +108,7 @@ async def test_a_success_forgets_the_names_failures(client: httpx.AsyncClient, s
 
 @pytest.mark.parametrize(
     "settings_overrides",
-    [{"login_max_failures": 2, "login_backoff_base_seconds": 0.3, "login_backoff_max_seconds": 0.6}],
+    [{"login_max_failures": 2, "login_backoff_base_seconds": 1.0, "login_backoff_max_seconds": 2.0}],
 )
 async def test_each_wait_is_twice_the_one_before_up_to_the_maximum(
     services: Services, monkeypatch: pytest.MonkeyPatch
@@ -125,15 +125,15 @@ async def test_each_wait_is_twice_the_one_before_up_to_the_maximum(
 
     async def waits_about(seconds: float) -> None:
         assert await outcome() is ErrorCode.RATE_LIMITED
-        await asyncio.sleep(seconds - 0.1)
+        await asyncio.sleep(seconds / 2)
         assert await outcome() is ErrorCode.RATE_LIMITED  # refusals do not extend the wait
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(seconds / 2 + 0.3)
         assert await outcome() is ErrorCode.UNAUTHENTICATED
 
     assert [await outcome(), await outcome()] == [ErrorCode.UNAUTHENTICATED] * 2
-    await waits_about(0.3)
-    await waits_about(0.6)
-    await waits_about(0.6)
+    await waits_about(1.0)
+    await waits_about(2.0)
+    await waits_about(2.0)
 
 
 @pytest.mark.parametrize(
