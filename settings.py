@@ -92,8 +92,8 @@ class Settings(BaseSettings):
     rate_limit_sign_in_per_address: str = "60/minute"
     rate_limit_comment_per_address: str = "120/minute"
     rate_limit_comment_per_user: str = "30/minute"
-    rate_limit_message_per_address: str = "240/minute"
-    rate_limit_message_per_user: str = "60/minute"
+    rate_limit_message_per_address: str = "480/minute"
+    rate_limit_message_per_user: str = "120/minute"
     # Likes and follows (and undoing them).
     rate_limit_social_per_address: str = "480/minute"
     rate_limit_social_per_user: str = "120/minute"
