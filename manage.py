@@ -83,7 +83,10 @@ def main() -> None:
             log_config=logging_config(settings.log_level, settings.log_format),
             # The request line (core/observe.py) replaces the access log, which prints query strings.
             access_log=False,
+            # Behind a load balancer the client address (every rate limit's) is the one it forwards,
+            # taken only from the proxies FORWARDED_ALLOW_IPS names.
             proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
             # Protocol-level pings keep idle subscriptions alive through proxies and drop dead peers.
             ws_ping_interval=settings.ws_ping_interval_seconds or None,
             ws_ping_timeout=settings.ws_ping_timeout_seconds or None,

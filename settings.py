@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from limits import parse_many
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -101,9 +102,52 @@ class Settings(BaseSettings):
 
     jwt_secret: str = DEFAULT_JWT_SECRET
     jwt_ttl_seconds: int = 7 * 24 * 3600
-    # Failed sign-ins allowed per username within the window before RATE_LIMITED.
-    login_max_failures: int = 10
-    login_failure_window_seconds: int = 300
+    # Sign-in throttle, per (username, client address) and per client address, so that a stranger's
+    # guesses never lock the user out from the user's own address. Every attempt is counted before its
+    # password is checked; past the free ones each further attempt must wait twice as long as the one
+    # before (from LOGIN_BACKOFF_BASE_SECONDS up to LOGIN_BACKOFF_MAX_SECONDS; RATE_LIMITED meanwhile).
+    # A success forgets its name's count; counts are forgotten a window after the last attempt.
+    login_max_failures: int = Field(default=10, ge=1)
+    login_max_failures_per_address: int = Field(default=50, ge=1)
+    login_backoff_base_seconds: float = Field(default=1.0, gt=0)
+    login_backoff_max_seconds: float = Field(default=900.0, gt=0)
+    login_failure_window_seconds: int = Field(default=300, ge=1)
+
+    # Rate limits per client address and per signed-in user, in the `limits` notation (`30/minute`,
+    # several joined by `;`: `10/minute;100/day`); empty turns one off. Sliding-window counters in Redis
+    # when REDIS_URL is set (shared by every worker and replica), else in-process. Over a limit:
+    # RATE_LIMITED with the seconds to wait (REST status_code 6). RATE_LIMITS_ENABLED=false turns them
+    # all off (benchmarks); the sign-in throttle stays.
+    rate_limits_enabled: bool = True
+    # Every request to /graphql or a douyin route.
+    rate_limit_operations_per_address: str = "1200/minute"
+    rate_limit_operations_per_user: str = "600/minute"
+    rate_limit_register_per_address: str = "40/minute;400/day"
+    rate_limit_sign_in_per_address: str = "60/minute"
+    rate_limit_comment_per_address: str = "120/minute"
+    rate_limit_comment_per_user: str = "30/minute"
+    rate_limit_message_per_address: str = "480/minute"
+    rate_limit_message_per_user: str = "120/minute"
+    # Likes and follows (and undoing them).
+    rate_limit_social_per_address: str = "480/minute"
+    rate_limit_social_per_user: str = "120/minute"
+    rate_limit_upload_per_address: str = "20/minute;200/day"
+    rate_limit_upload_per_user: str = "10/minute;100/day"
+    # Addresses of proxies (load balancers) whose X-Forwarded-For / X-Forwarded-Proto name the client
+    # (comma-separated IPs or networks, * for any); the client address of every limit comes from them.
+    forwarded_allow_ips: str = "127.0.0.1"
+
+    @model_validator(mode="after")
+    def _refuse_unreadable_rate_limits(self) -> Settings:
+        for name in type(self).model_fields:
+            if name.startswith("rate_limit_") and getattr(self, name).strip():
+                try:
+                    parse_many(getattr(self, name))
+                except ValueError as error:
+                    raise ValueError(
+                        f"{name.upper()} is not a rate limit like 30/minute or 10/minute;100/day"
+                    ) from error
+        return self
 
     # GraphiQL on GET /graphql, and schema introspection (which GraphiQL needs): unset means on, except
     # with ENV=production, where they are off unless enabled here.
@@ -139,6 +183,19 @@ class Settings(BaseSettings):
     message_max: int = MESSAGE.default_max
 
     upload_max_bytes: int = Field(default=200 * 1024 * 1024)
+    # Uploads being received at once by one worker, per signed-in user and per client address (an upload
+    # whose token comes after its file counts for its address only); and the scratch space (DATA_DIR/tmp)
+    # they may reserve together, each its declared length (or UPLOAD_MAX_BYTES when undeclared). Over
+    # any: RATE_LIMITED before a byte of the file is stored.
+    upload_max_concurrent_per_user: int = Field(default=2, ge=1)
+    upload_max_concurrent_per_address: int = Field(default=4, ge=1)
+    # Of an address's, those whose token had not come before the file (the sender is not known yet).
+    upload_max_concurrent_anonymous_per_address: int = Field(default=1, ge=1)
+    upload_scratch_max_mib: int = Field(default=2048, ge=1)
+    # An upload body is dropped when no byte came for UPLOAD_IDLE_TIMEOUT_SECONDS, or when the whole of
+    # it took longer than UPLOAD_READ_TIMEOUT_SECONDS (200 MiB in 10 minutes is about 2.7 Mbit/s).
+    upload_idle_timeout_seconds: float = Field(default=30.0, gt=0)
+    upload_read_timeout_seconds: float = Field(default=600.0, gt=0)
     # Any other request body (a JSON GraphQL operation is read whole into memory).
     max_request_body_bytes: int = 1024 * 1024
     # Videos processed by ffmpeg at once in one process (about one per core).

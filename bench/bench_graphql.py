@@ -58,7 +58,13 @@ TRIVIAL = "{ viewer { id } }"
 
 def _settings(data_dir: Path, database_url: str = "") -> Settings:
     return Settings(
-        env="test", jwt_secret=SECRET, data_dir=data_dir, database_url=database_url, seed_demo=False
+        env="test",
+        jwt_secret=SECRET,
+        data_dir=data_dir,
+        database_url=database_url,
+        seed_demo=False,
+        # The benchmark is one client sending as fast as it can: exactly what the rate limits stop.
+        rate_limits_enabled=False,
     )
 
 
@@ -198,6 +204,7 @@ async def _over_http(data_dir: Path, database_url: str, token: str) -> None:
     env = {
         **os.environ,
         "ENV": "test",
+        "RATE_LIMITS_ENABLED": "false",
         "JWT_SECRET": SECRET,
         "DATA_DIR": str(data_dir),
         "DATABASE_URL": database_url,

@@ -162,6 +162,8 @@ def _server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, st
         DATA_DIR=str(data_dir),
         PUBLIC_BASE_URL=PUBLIC_BASE_URL,
         SEED_DEMO="false",
+        # A few clients sending as fast as they can: exactly what the rate limits stop.
+        RATE_LIMITS_ENABLED="false",
         LOG_LEVEL="warning",
         BENCH_COUNT_SQL="1",
         **extra,

@@ -353,6 +353,7 @@ async def _run() -> None:
         env = {
             **os.environ,
             "ENV": "test",
+            "RATE_LIMITS_ENABLED": "false",
             "JWT_SECRET": SECRET,
             "DATA_DIR": str(data_dir),
             "DATABASE_URL": settings.effective_database_url,

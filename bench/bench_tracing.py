@@ -73,6 +73,7 @@ def _settings(data_dir: Path) -> Settings:
         seed_demo=False,
         public_base_url="http://bench",
         metrics_access="off",
+        rate_limits_enabled=False,
     )
 
 

@@ -89,6 +89,7 @@ def running_server(data_dir: Path, storage_env: dict[str, str]) -> Iterator[tupl
     port = free_port()
     env = os.environ | {
         "ENV": "production",
+        "RATE_LIMITS_ENABLED": "false",
         "JWT_SECRET": secrets.token_hex(24),
         "DATA_DIR": str(data_dir),
         "HOST": "127.0.0.1",

@@ -38,7 +38,7 @@ STATUS_MEANINGS: Mapping[int, str] = {
     3: "the user, video or comment does not exist",
     4: "not allowed (for example deleting someone else's comment)",
     5: "conflict (for example the username is taken)",
-    6: "too many requests",
+    6: "too many requests: wait the seconds status_msg names (also in the Retry-After header)",
     7: "request too large or complex",
     8: "the server is busy (no database connection free in time): try again in a moment",
     9: "the request took too long and was stopped: try again later",
@@ -49,10 +49,12 @@ STATUS_MEANINGS: Mapping[int, str] = {
 class CompatError(Exception):
     """A failure answered as a douyin envelope with a non-zero `status_code`."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code if code in STATUS_CODES else "INTERNAL_SERVER_ERROR"
         self.message = message
+        # Whole seconds to wait (RATE_LIMITED): an HTTP Retry-After on the answer.
+        self.retry_after = retry_after
 
     @property
     def status_code(self) -> int:
@@ -75,4 +77,8 @@ def failure(error: CompatError, defaults: Mapping[str, Any] | None = None) -> Re
     """`defaults` keep a route's keys present on failure (`token: ""`, empty lists) for strict clients."""
     body: dict[str, Any] = {"status_code": error.status_code, "status_msg": error.message}
     body.update(defaults or {})
-    return json_response(body)
+    response = json_response(body)
+    if error.retry_after is not None:
+        # The answer stays HTTP 200 (the APK reads only the envelope); the header is for other clients.
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response

@@ -16,7 +16,7 @@ def compat_error(failure: OperationFailedError) -> CompatError:
     executor has already masked and logged those, with the request id)."""
     if failure.code not in STATUS_CODES or failure.code == "INTERNAL_SERVER_ERROR":
         return CompatError("INTERNAL_SERVER_ERROR", INTERNAL_ERROR_MESSAGE)
-    return CompatError(failure.code, failure.message)
+    return CompatError(failure.code, failure.message, failure.retry_after)
 
 
 async def collect_pages(

@@ -53,7 +53,7 @@ class JsonFormatter(logging.Formatter):
 def logging_config(level: str, log_format: str) -> dict[str, Any]:
     """A `logging.config.dictConfig` for the server (uvicorn applies it in every worker): everything to
     stdout in one format; uvicorn's own access log is off (the request line replaces it, and would print
-    query strings, which hold tokens)."""
+    query strings, which hold tokens); the database drivers' debug lines are off (they print parameters)."""
     formatter = "json" if log_format == "json" else "text"
     return {
         "version": 1,
@@ -70,6 +70,10 @@ def logging_config(level: str, log_format: str) -> dict[str, Any]:
             "uvicorn": {"handlers": [], "propagate": True},
             "uvicorn.error": {"handlers": [], "propagate": True},
             "uvicorn.access": {"handlers": [], "propagate": False, "level": "WARNING"},
+            # The database drivers print each statement with its parameters (password hashes, message
+            # content) at debug: never, whatever LOG_LEVEL says.
+            "aiosqlite": {"level": "INFO"},
+            "asyncmy": {"level": "INFO"},
         },
     }
 

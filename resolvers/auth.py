@@ -6,7 +6,6 @@ key algorithm) whose subject is the user id and which always expire.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from functools import cache, lru_cache
@@ -18,8 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from core import pools
+from resolvers import rate_limits, throttle
 from resolvers.errors import DomainError, ErrorCode, bad_input, unauthenticated
 from resolvers.passwords import hash_password, verify_password
+from resolvers.rate_limits import Action, Client
 from resolvers.validation import check_length, check_name, check_text, normalise_name
 from settings import Settings
 from storage.db import insert_row
@@ -104,9 +105,12 @@ def _check_credentials_shape(settings: Settings, username: str, password: str) -
     return name
 
 
-async def register(services: Services, username: str, password: str) -> tuple[User, str]:
+async def register(
+    services: Services, username: str, password: str, *, address: str | None = None
+) -> tuple[User, str]:
     settings = services.settings
     username = _check_credentials_shape(settings, username, password)
+    await rate_limits.enforce(services, Action.REGISTER, Client(address=address))
     password_hash = await hash_password(password)
     try:
         async with services.db.write() as session:
@@ -129,24 +133,15 @@ async def register(services: Services, username: str, password: str) -> tuple[Us
     return user, issue_token(settings, user_id)
 
 
-def _failures_key(username: str) -> str:
-    # Hashed so that the cache never holds a raw name an attacker typed (which may be a password).
-    return "login-failures:" + hashlib.sha256(username.encode()).hexdigest()
-
-
-async def login(services: Services, username: str, password: str) -> tuple[User, str]:
+async def login(
+    services: Services, username: str, password: str, *, address: str | None = None
+) -> tuple[User, str]:
+    """`address` is the client's (see resolvers/throttle.py for how sign-ins are throttled by it)."""
     settings = services.settings
     _check_sign_in_fields(settings, username, password)
     username = normalise_name(username)
-    # Attempts are counted per name in the shared cache (Redis when configured), so password guessing
-    # against one account is throttled across every worker. Each attempt is counted before its password
-    # is checked, atomically, and refused when the count is over the limit: concurrent guesses cannot
-    # all pass a check made before any of them has failed. A sign-in that succeeds gives its count
-    # back, so only failures (and attempts still in flight) use up the limit.
-    failures_key = _failures_key(username)
-    attempts = await services.cache.incr(failures_key, settings.login_failure_window_seconds)
-    if attempts > settings.login_max_failures:
-        raise DomainError(ErrorCode.RATE_LIMITED, "Too many failed sign-ins; try again in a few minutes")
+    await rate_limits.enforce(services, Action.SIGN_IN, Client(address=address))
+    attempt = await throttle.admit(services, username, address)
     async with services.db.read() as session:
         user = (await session.execute(select(User).where(col(User.name) == username))).scalar_one_or_none()
     if user is None or user.id is None:
@@ -155,5 +150,5 @@ async def login(services: Services, username: str, password: str) -> tuple[User,
         raise unauthenticated("Wrong username or password")
     if not await verify_password(user.password_hash, password):
         raise unauthenticated("Wrong username or password")
-    await services.cache.decr(failures_key)
+    await throttle.succeeded(services, attempt)
     return user, issue_token(settings, user.id, user.token_version)

@@ -8,8 +8,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from resolvers import rate_limits
 from resolvers.errors import bad_input, not_found
 from resolvers.locks import lock_users
+from resolvers.rate_limits import Action, Client
 from resolvers.validation import check_text
 from storage.db import insert_row
 from storage.fanout import Notice
@@ -50,7 +52,10 @@ async def conversation(
         return rows
 
 
-async def send_message(services: Services, viewer_id: int, to_user_id: int, content: str) -> Message:
+async def send_message(
+    services: Services, viewer_id: int, to_user_id: int, content: str, *, address: str | None = None
+) -> Message:
+    await rate_limits.enforce(services, Action.MESSAGE, Client(viewer_id, address))
     check_text("content", content, 1, services.settings.message_max, multiline=True)
     if to_user_id == viewer_id:
         raise bad_input("You cannot send a message to yourself")

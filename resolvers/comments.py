@@ -8,10 +8,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from resolvers import rate_limits
 from resolvers.errors import forbidden, not_found
 from resolvers.locks import lock_users, lock_video
 from resolvers.nested import ChildList
 from resolvers.pagination import Position
+from resolvers.rate_limits import Action, Client
 from resolvers.validation import check_text
 from storage.counters import add_to_counters
 from storage.db import insert_row
@@ -30,7 +32,10 @@ COMMENTS_OF_VIDEO: ChildList[Comment] = ChildList(
 """A video's comments, newest first."""
 
 
-async def add_comment(services: Services, viewer_id: int, video_id: int, content: str) -> Comment:
+async def add_comment(
+    services: Services, viewer_id: int, video_id: int, content: str, *, address: str | None = None
+) -> Comment:
+    await rate_limits.enforce(services, Action.COMMENT, Client(viewer_id, address))
     check_text("content", content, 1, services.settings.comment_max, multiline=True)
 
     async def work(session: AsyncSession) -> Comment:

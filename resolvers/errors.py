@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 
 
@@ -21,10 +22,12 @@ class ErrorCode(StrEnum):
 
 
 class DomainError(Exception):
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # Whole seconds after which the same request may succeed (RATE_LIMITED); None: not a matter of time.
+        self.retry_after = retry_after
 
 
 def bad_input(message: str) -> DomainError:
@@ -44,3 +47,10 @@ def unauthenticated(message: str = SIGN_IN_FIRST) -> DomainError:
 
 def forbidden(message: str) -> DomainError:
     return DomainError(ErrorCode.FORBIDDEN, message)
+
+
+def rate_limited(what: str, wait_seconds: float) -> DomainError:
+    """RATE_LIMITED, telling when to try again (whole seconds, at least one)."""
+    seconds = max(1, math.ceil(wait_seconds))
+    unit = "second" if seconds == 1 else "seconds"
+    return DomainError(ErrorCode.RATE_LIMITED, f"{what}; try again in {seconds} {unit}", retry_after=seconds)

@@ -20,8 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
 from core import metrics, pools
+from resolvers import rate_limits
 from resolvers.errors import DomainError, bad_input, unauthenticated
-from resolvers.uploads import scratch_directory, spool_upload
+from resolvers.rate_limits import Action, Client
+from resolvers.uploads import scratch_directory, scratch_root, spool_upload
 from resolvers.validation import check_text
 from storage import media
 from storage.counters import add_to_counters
@@ -30,11 +32,6 @@ from storage.objects import ObjectStoreError
 from storage.services import Services
 
 log = logging.getLogger(__name__)
-
-
-def scratch_root(services: Services) -> Path:
-    """Where uploads and intermediate files live while a video is published."""
-    return services.settings.data_dir / "tmp"
 
 
 def remove_stale_scratch(services: Services, older_than_seconds: float = 3600) -> int:
@@ -142,8 +139,11 @@ async def _publish(services: Services, author_id: int, title: str, source: Path)
             raise
 
 
-async def publish_upload(services: Services, author_id: int, title: str, upload: UploadFile) -> Video:
+async def publish_upload(
+    services: Services, author_id: int, title: str, upload: UploadFile, *, address: str | None = None
+) -> Video:
     """Publish an uploaded file (GraphQL `Upload` or the REST form's `data`), capped at upload_max_bytes."""
+    await rate_limits.enforce(services, Action.UPLOAD, Client(author_id, address))
     title = validate_title(title, services.settings.title_max)
     limit = services.settings.upload_max_bytes
     outcome = "error"

@@ -9,10 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from resolvers import rate_limits
 from resolvers.errors import bad_input
 from resolvers.locks import lock_users
 from resolvers.nested import ChildList
 from resolvers.pagination import Position
+from resolvers.rate_limits import Action, Client
 from storage.counters import add_to_counters
 from storage.db import insert_ignore
 from storage.models import Follow, User, table_of
@@ -74,7 +76,10 @@ async def _reload_user(session: AsyncSession, user_id: int) -> User:
     return (await session.execute(statement)).scalar_one()
 
 
-async def follow_user(services: Services, viewer_id: int, target_id: int) -> User:
+async def follow_user(
+    services: Services, viewer_id: int, target_id: int, *, address: str | None = None
+) -> User:
+    await rate_limits.enforce(services, Action.SOCIAL, Client(viewer_id, address))
     if viewer_id == target_id:
         raise bad_input("You cannot follow yourself")
 
@@ -88,7 +93,10 @@ async def follow_user(services: Services, viewer_id: int, target_id: int) -> Use
     return await services.db.run_write(work)
 
 
-async def unfollow_user(services: Services, viewer_id: int, target_id: int) -> User:
+async def unfollow_user(
+    services: Services, viewer_id: int, target_id: int, *, address: str | None = None
+) -> User:
+    await rate_limits.enforce(services, Action.SOCIAL, Client(viewer_id, address))
     if viewer_id == target_id:
         raise bad_input("You cannot unfollow yourself")
 

@@ -6,9 +6,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from resolvers import rate_limits
 from resolvers.locks import lock_users, lock_video
 from resolvers.nested import ChildList
 from resolvers.pagination import Page, PageRequest, Position, build_page, newest_first
+from resolvers.rate_limits import Action, Client
 from storage.counters import add_to_counters
 from storage.db import insert_ignore
 from storage.models import Favorite, User, Video, table_of
@@ -60,7 +62,11 @@ async def _reload_video(session: AsyncSession, video_id: int) -> Video:
     ).scalar_one()
 
 
-async def like_video(services: Services, viewer_id: int, video_id: int) -> Video:
+async def like_video(
+    services: Services, viewer_id: int, video_id: int, *, address: str | None = None
+) -> Video:
+    await rate_limits.enforce(services, Action.SOCIAL, Client(viewer_id, address))
+
     async def work(session: AsyncSession) -> Video:
         author_id = await lock_video(session, video_id)
         await lock_users(session, viewer_id, author_id)
@@ -72,7 +78,11 @@ async def like_video(services: Services, viewer_id: int, video_id: int) -> Video
     return await services.db.run_write(work)
 
 
-async def unlike_video(services: Services, viewer_id: int, video_id: int) -> Video:
+async def unlike_video(
+    services: Services, viewer_id: int, video_id: int, *, address: str | None = None
+) -> Video:
+    await rate_limits.enforce(services, Action.SOCIAL, Client(viewer_id, address))
+
     async def work(session: AsyncSession) -> Video:
         author_id = await lock_video(session, video_id)
         await lock_users(session, viewer_id, author_id)

@@ -15,7 +15,7 @@ from schema.budget import BudgetedExecutionContext
 from schema.chat import ChatMutation, ChatQuery
 from schema.comments import CommentMutation
 from schema.cost import CostLimit
-from schema.errors import classify
+from schema.errors import classify, retry_after_of
 from schema.execution import Executor
 from schema.guards import GuardRails
 from schema.live_counts import LiveCountsQuery
@@ -57,6 +57,11 @@ class DouyinSchema(strawberry.Schema):
         request_id = str(getattr(context, "request_id", "-"))
         for error in errors:
             classify(error, request_id)
+        retry_after = retry_after_of(errors)
+        request = getattr(context, "request", None)
+        if retry_after is not None and request is not None:
+            # For the HTTP view's Retry-After header (schema/http.py).
+            request.scope.setdefault("state", {})["retry_after"] = retry_after
 
 
 schema = DouyinSchema(

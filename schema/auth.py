@@ -21,13 +21,17 @@ class AuthPayload:
 class AuthMutation:
     @strawberry.mutation(description="CONFLICT when the name is taken.")
     async def register(self, info: Info, username: str, password: str) -> AuthPayload:
-        row, token = await auth.register(info.context.services, username, password)
+        row, token = await auth.register(
+            info.context.services, username, password, address=info.context.client_address
+        )
         await sessions.remember_version(info.context.services, row)
         return AuthPayload(token=token, user=user_from_row(row))
 
     @strawberry.mutation(description="UNAUTHENTICATED on a wrong pair.")
     async def login(self, info: Info, username: str, password: str) -> AuthPayload:
-        row, token = await auth.login(info.context.services, username, password)
+        row, token = await auth.login(
+            info.context.services, username, password, address=info.context.client_address
+        )
         await sessions.remember_version(info.context.services, row)
         return AuthPayload(token=token, user=user_from_row(row))
 

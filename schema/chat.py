@@ -105,6 +105,10 @@ class ChatMutation:
         from schema import build
 
         row = await chat.send_message(
-            info.context.services, viewer_id(info), parse_id("toUserId", to_user_id), content
+            info.context.services,
+            viewer_id(info),
+            parse_id("toUserId", to_user_id),
+            content,
+            address=info.context.client_address,
         )
         return build.message_from_row(row)

@@ -56,7 +56,11 @@ class CommentMutation:
         from schema import build
 
         row = await comment_resolvers.add_comment(
-            info.context.services, viewer_id(info), parse_id("videoId", video_id), content
+            info.context.services,
+            viewer_id(info),
+            parse_id("videoId", video_id),
+            content,
+            address=info.context.client_address,
         )
         return build.comment_from_row(row)
 

@@ -21,6 +21,9 @@ class Context:
     base_url: str
     loaders: Loaders
     request_id: str
+    # The client's address (the proxy's X-Forwarded-For when it is trusted: FORWARDED_ALLOW_IPS), for
+    # rate limits; None outside HTTP.
+    client_address: str | None = None
 
 
 Info = StrawberryInfo[Context, None]
@@ -51,4 +54,5 @@ async def build_context(services: Services, *, request: Request | None, token: s
         base_url=_base_url(services, request),
         loaders=Loaders.for_request(services.db, viewer_id),
         request_id=request_id,
+        client_address=request.client.host if request is not None and request.client is not None else None,
     )

@@ -1,6 +1,7 @@
 """The one place where errors get their `extensions.code`.
 
-- `DomainError` raised by a resolver: its code and message.
+- `DomainError` raised by a resolver: its code and message (and `retryAfter`, whole seconds, when
+  waiting will help: RATE_LIMITED).
 - Errors already tagged (the guard-rail rules, the permission classes): unchanged.
 - Overload, which is nobody's bug: no database connection came free within the pool's wait
   (SERVICE_BUSY), or the database stopped a read that ran past the statement timeout (TIMEOUT); logged
@@ -62,6 +63,8 @@ def classify(error: GraphQLError, request_id: str) -> None:
     original = error.original_error
     if isinstance(original, DomainError):
         extensions["code"] = original.code.value
+        if original.retry_after is not None:
+            extensions["retryAfter"] = original.retry_after
         error.message = original.message
     elif "code" in extensions:
         pass
@@ -91,3 +94,9 @@ def classify(error: GraphQLError, request_id: str) -> None:
         error.original_error = None
     error.extensions = extensions
     metrics.GRAPHQL_ERRORS.labels(str(extensions["code"])).inc()
+
+
+def retry_after_of(errors: list[GraphQLError]) -> int | None:
+    """The longest `retryAfter` among classified errors (for an HTTP Retry-After), or None."""
+    waits = [wait for error in errors if isinstance(wait := (error.extensions or {}).get("retryAfter"), int)]
+    return max(waits) if waits else None

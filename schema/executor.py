@@ -14,7 +14,8 @@ limit and validated with the schema's rules and the guard rails once, then execu
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeGuard, cast
@@ -31,17 +32,21 @@ from graphql import (
     specified_rules,
     validate,
 )
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import validate_document
 
 from core import metrics, telemetry
 from core.clock import Clock
+from resolvers.errors import DomainError
 from schema import schema
+from schema.admission import admit
 from schema.context import Context, build_context
 from schema.errors import INTERNAL_MESSAGE, classify
 from schema.guards import limit_rules
 from schema.tracing import observe_operation
+from schema.uploads import received_form
 from settings import Settings
 from storage.services import Services
 
@@ -59,10 +64,12 @@ class DocumentError(Exception):
 class OperationFailedError(Exception):
     """An operation answered an error (the first one, coded); partial data counts as a failure."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # Whole seconds after which the same request may succeed (RATE_LIMITED), else None.
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +86,8 @@ def _failure(error: GraphQLError) -> OperationFailedError:
     code = (error.extensions or {}).get("code")
     if not isinstance(code, str):  # classify codes every error; this only guards the type
         return OperationFailedError(INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE)
-    return OperationFailedError(code, error.message)
+    retry_after = (error.extensions or {}).get("retryAfter")
+    return OperationFailedError(code, error.message, retry_after if isinstance(retry_after, int) else None)
 
 
 @dataclass(slots=True)
@@ -218,6 +226,35 @@ class Executor:
         return RequestDocument(node, telemetry.document_digest(text))
 
     async def start(self, request: Request | None, token: str | None) -> Session:
-        """`token` is the bare JWT; missing, invalid, expired or revoked means anonymous."""
+        """`token` is the bare JWT; missing, invalid, expired or revoked means anonymous.
+        OperationFailedError (RATE_LIMITED) when the request-wide rate limit refuses this request."""
         context = await build_context(self._services, request=request, token=token)
+        try:
+            await admit(context)
+        except DomainError as error:
+            metrics.GRAPHQL_ERRORS.labels(error.code.value).inc()
+            raise OperationFailedError(error.code.value, error.message, error.retry_after) from None
         return Session(context=context, token_given=bool(token), observed=self._observed)
+
+    @asynccontextmanager
+    async def received_form(
+        self, request: Request, admit: Callable[[FormData], Awaitable[Session]]
+    ) -> AsyncIterator[FormData]:
+        """An upload's multipart form, read as it arrives (see `schema.uploads`): `admit` is told the
+        fields before the file part and answers the session to admit the upload for, or raises to refuse
+        it before any of the file is stored. OperationFailedError (RATE_LIMITED) when there is no slot;
+        `core.multipart.FormError` for a malformed, oversized or too slow body."""
+
+        async def admitted(fields: FormData) -> Context:
+            return (await admit(fields)).context
+
+        reading = True
+        try:
+            async with received_form(request, self._services, admitted) as form:
+                reading = False
+                yield form
+        except DomainError as error:
+            if not reading:
+                raise
+            metrics.GRAPHQL_ERRORS.labels(error.code.value).inc()
+            raise OperationFailedError(error.code.value, error.message, error.retry_after) from None

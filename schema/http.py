@@ -1,8 +1,11 @@
 """The ASGI app serving `/graphql` (HTTP, GraphiQL, and WebSocket: see `schema.sockets`).
 
 Transport errors (bad JSON, a mutation over GET, a batch, a missing multipart file, a body over its limit)
-come back as JSON with a code, never as Strawberry's or Starlette's plain-text answers. Responses are
-encoded with orjson.
+come back as JSON with a code, never as Strawberry's or Starlette's plain-text answers. So do requests
+refused as a whole before their operation runs: over the request-wide rate limit (429, Retry-After), an
+upload from nobody signed in (401, before its body is read) or without an upload slot (429), a body too
+slow to arrive (408). Uploads are read by `schema.uploads`, not by Strawberry. Responses are encoded
+with orjson.
 
 The usual request, one query or mutation POSTed as JSON, is answered directly: its document, parsed and
 validated once (`Executor.prepare_request`), runs on graphql-core with the request's context, and the
@@ -21,6 +24,7 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,16 +36,19 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
-from core import telemetry
+from core import metrics, telemetry
 from core.body_limit import BodyLimit, is_body_too_large, too_large_message, upload_or_body_limit
-from resolvers.errors import ErrorCode
+from core.multipart import FormError
+from resolvers.errors import DomainError, ErrorCode, unauthenticated
 from schema import schema
+from schema.admission import admit
 from schema.context import Context, build_context
 from schema.cost import CostLimit, estimate_nodes
 from schema.executor import Executor, Session
 from schema.guards import GuardRails
 from schema.sockets import LegacyWSHandler, SocketContext, TransportWSHandler, authenticate
 from schema.tracing import OperationTelemetry, first_code, observe_operation
+from schema.uploads import received_form
 from storage.services import Services
 
 _BEARER = "bearer "
@@ -84,6 +91,26 @@ def body_too_large_error(message: str) -> Response:
     return Response(orjson.dumps(body), status_code=413, media_type="application/json", headers=headers)
 
 
+def _is_upload(request: Request) -> bool:
+    return request.method == "POST" and request.headers.get("content-type", "").lower().startswith(
+        "multipart/"
+    )
+
+
+def refused(error: DomainError, *, close: bool = False) -> Response:
+    """A request refused as a whole, before its operation ran: 429 for RATE_LIMITED (with Retry-After),
+    401 for UNAUTHENTICATED. `close`: the body was not read, so the connection cannot be reused."""
+    extensions: dict[str, object] = {"code": error.code.value}
+    headers = {"connection": "close"} if close else {}
+    if error.retry_after is not None:
+        extensions["retryAfter"] = error.retry_after
+        headers["Retry-After"] = str(error.retry_after)
+    metrics.GRAPHQL_ERRORS.labels(error.code.value).inc()
+    body = {"data": None, "errors": [{"message": error.message, "extensions": extensions}]}
+    status = {ErrorCode.RATE_LIMITED: 429, ErrorCode.UNAUTHENTICATED: 401}.get(error.code, 400)
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
 class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
@@ -108,9 +135,20 @@ class GraphQLView(GraphQL[Context, None]):
             return
         request = Request(scope=scope, receive=receive)
         try:
-            response = await self._answer_directly(request) if self.direct else None
-            if response is None:
-                response = await self.run(request)
+            if _is_upload(request):
+                response = await self._run_upload(request)
+            else:
+                direct = await self._answer_directly(request) if self.direct else None
+                response = direct if direct is not None else await self.run(request)
+        except DomainError as error:  # refused before the operation ran (a rate limit, no upload slot)
+            response = refused(error, close=_is_upload(request))
+        except FormError as error:
+            if error.too_large:
+                response = body_too_large_error(error.message)
+            else:
+                # The unread rest of the body stays on the socket: the connection cannot be reused.
+                response = transport_error(error.message, 408 if error.timed_out else 400)
+                response.headers["connection"] = "close"
         except HTTPException as error:
             status_code = error.status_code if error.status_code in (404, 405) else 400
             response = transport_error(error.reason, status_code)
@@ -127,6 +165,9 @@ class GraphQLView(GraphQL[Context, None]):
             # Nothing was answered because the server is busy: say so to clients and load balancers.
             response.status_code = 503
             response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
+        retry_after = request.scope.get("state", {}).get("retry_after")
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
         await response(scope, receive, send)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -169,6 +210,7 @@ class GraphQLView(GraphQL[Context, None]):
         operation_type = definition.operation.value
         name = operation_name or (definition.name.value if definition.name else "")
         context = await build_context(self.services, request=request, token=bearer_token(request))
+        await admit(context)
         session = Session(context=context, token_given=False)
         state = request.scope.setdefault("state", {})
         with observe_operation(state, operation_type, name, document.digest) as failures:
@@ -189,10 +231,28 @@ class GraphQLView(GraphQL[Context, None]):
             )
         return Response(orjson.dumps(body), media_type=_JSON)
 
+    async def _run_upload(self, request: Request) -> Response:
+        """A multipart request (an upload): refused before its body is read unless a signed-in viewer
+        sends it and has a slot for it; its file written once, straight into scratch space."""
+        context = await build_context(self.services, request=request, token=bearer_token(request))
+        await admit(context)
+        if context.viewer_id is None:
+            return refused(unauthenticated("Sign in first: only a signed-in viewer may upload"), close=True)
+
+        async def admitted(_fields: FormData) -> Context:
+            return context
+
+        async with received_form(request, self.services, admitted) as form:
+            # Strawberry reads the form through `request.form()`, which answers the one read here.
+            request._form = form
+            return await self.run(request, context=context)
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         if isinstance(request, WebSocket):
             return await socket_context(self.services, request, bearer_token(request))
-        return await build_context(self.services, request=request, token=bearer_token(request))
+        context = await build_context(self.services, request=request, token=bearer_token(request))
+        await admit(context)
+        return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         if isinstance(context, SocketContext):
@@ -236,6 +296,7 @@ def _single_operation(data: object) -> tuple[str, dict[str, Any] | None, str | N
 async def socket_context(services: Services, websocket: WebSocket, token: str | None) -> SocketContext:
     """Anonymous until `connection_init` signs the connection in (`schema.sockets.authenticate`)."""
     context = SocketContext.of(await build_context(services, request=None, token=None), token)
+    context.client_address = websocket.client.host if websocket.client is not None else None
     if not services.settings.public_base_url:
         scheme = "https" if websocket.url.scheme == "wss" else "http"
         context.base_url = f"{scheme}://{websocket.url.netloc}"

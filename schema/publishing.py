@@ -26,7 +26,9 @@ class PublishingMutation:
         if not isinstance(file, UploadFile):
             raise bad_input("file must be an uploaded file part")
         try:
-            row = await publish_upload(info.context.services, viewer_id(info), title, file)
+            row = await publish_upload(
+                info.context.services, viewer_id(info), title, file, address=info.context.client_address
+            )
         finally:
             # The parsed form is not closed for us: release the spooled file as soon as it is used.
             await file.close()

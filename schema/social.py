@@ -18,10 +18,20 @@ class SocialMutation:
         permission_classes=[IsAuthenticated], description="Idempotent; BAD_USER_INPUT for oneself."
     )
     async def follow_user(self, info: Info, user_id: strawberry.ID) -> User:
-        row = await social.follow_user(info.context.services, viewer_id(info), parse_id("userId", user_id))
+        row = await social.follow_user(
+            info.context.services,
+            viewer_id(info),
+            parse_id("userId", user_id),
+            address=info.context.client_address,
+        )
         return user_from_row(row)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated], description="Idempotent.")
     async def unfollow_user(self, info: Info, user_id: strawberry.ID) -> User:
-        row = await social.unfollow_user(info.context.services, viewer_id(info), parse_id("userId", user_id))
+        row = await social.unfollow_user(
+            info.context.services,
+            viewer_id(info),
+            parse_id("userId", user_id),
+            address=info.context.client_address,
+        )
         return user_from_row(row)

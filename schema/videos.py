@@ -101,7 +101,10 @@ class VideoMutation:
         from schema import build
 
         row = await video_resolvers.like_video(
-            info.context.services, viewer_id(info), parse_id("videoId", video_id)
+            info.context.services,
+            viewer_id(info),
+            parse_id("videoId", video_id),
+            address=info.context.client_address,
         )
         return build.video_from_row(row)
 
@@ -110,6 +113,9 @@ class VideoMutation:
         from schema import build
 
         row = await video_resolvers.unlike_video(
-            info.context.services, viewer_id(info), parse_id("videoId", video_id)
+            info.context.services,
+            viewer_id(info),
+            parse_id("videoId", video_id),
+            address=info.context.client_address,
         )
         return build.video_from_row(row)

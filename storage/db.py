@@ -54,6 +54,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# Statement parameters hold password hashes and message content: DB_ECHO and the messages of database
+# errors (which end up in logged tracebacks) show the statements without them.
+HIDE_PARAMETERS = True
+
+
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -63,6 +68,7 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             url,
             echo=settings.db_echo,
+            hide_parameters=HIDE_PARAMETERS,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             **({} if in_memory else {"pool_timeout": settings.db_pool_timeout_seconds}),
         )
@@ -75,6 +81,7 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         parsed.set(query=query),
         echo=settings.db_echo,
+        hide_parameters=HIDE_PARAMETERS,
         pool_pre_ping=True,
         pool_recycle=settings.db_pool_recycle_seconds,
         pool_size=settings.db_pool_size,

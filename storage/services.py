@@ -13,7 +13,9 @@ from storage.db import Database
 from storage.failsoft import FailSoftCache
 from storage.fanout import Fanout, create_fanout
 from storage.objects import ObjectStore, create_object_store
+from storage.rate_limits import LimitStore
 from storage.result_cache import ResultCache
+from storage.upload_slots import UploadSlots
 
 
 def open_cache(settings: Settings) -> Cache:
@@ -51,6 +53,10 @@ class Services:
     fanout: Fanout = field(default_factory=Fanout)
     # Results that never change for their key (see storage/result_cache.py).
     results: ResultCache = field(default_factory=lambda: ResultCache(None, 1000, 60))
+    # Rate limits and sign-in throttles (through Redis to every worker's when it is set).
+    limits: LimitStore = field(default_factory=LimitStore)
+    # Uploads being received by this process (per user, per address, scratch space reserved).
+    uploads: UploadSlots = field(default_factory=UploadSlots)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
@@ -80,10 +86,12 @@ class Services:
                 settings.result_cache_entries,
                 settings.result_cache_ttl_seconds,
             ),
+            limits=LimitStore(settings.redis_url, settings.cache_prefix),
         )
 
     async def close(self) -> None:
         await self.fanout.close()
+        await self.limits.close()
         await self.objects.close()
         await self.cache.close()
         await self.db.dispose()

@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +21,7 @@ from core.logs import JsonFormatter, TextFormatter, logging_config
 from schema.errors import classify
 from tests.support.factories import add_users
 from tests.support.rest import PASSWORD, ok, register
+from tests.support.servers import serving
 
 SECRET_MESSAGE = "meet me at the old mill at nine"
 
@@ -144,3 +147,70 @@ async def test_the_request_line_names_the_viewer(
     assert line["viewer_id"] == viewer.id
     assert line["route"] == "/douyin/user/"
     assert viewer.token not in "\n".join(lines)
+
+
+def test_a_real_server_logs_no_password_or_token_from_any_face(tmp_path: Path, clip: bytes) -> None:
+    """Register, sign in, read the feed, publish, comment and message with the credentials in query
+    strings, form fields, headers and GraphQL variables, right and wrong, at LOG_LEVEL=debug: nothing the
+    server process printed (its log lines, uvicorn's, the libraries', anything on stdout or stderr)
+    holds a password, a token, a password hash or a message's content."""
+    output_path = tmp_path / "server-output.log"
+    passwords = [f"pw-{secrets.token_hex(8)}" for _ in range(3)]
+    wrong = f"wrong-{secrets.token_hex(8)}"
+    tokens: list[str] = []
+    overrides = {"LOG_LEVEL": "debug", "JWT_SECRET": secrets.token_hex(24), "ENV": "production"}
+    with (
+        output_path.open("wb") as output,
+        serving(tmp_path / "var", overrides, output=output) as base,
+        httpx.Client(base_url=base, timeout=120) as http,
+    ):
+
+        def call(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+            body: dict[str, Any] = http.request(method, f"/douyin{path}", **kwargs).json()
+            return body
+
+        def sign_in(path: str, where: str, name: str, password: str) -> dict[str, Any]:
+            return call("POST", path, **{where: {"username": name, "password": password}})
+
+        # Register and sign in: in the query string, in the form body, and over GraphQL.
+        alice = sign_in("/user/register/", "params", "alice", passwords[0])
+        bob = sign_in("/user/register/", "data", "bob", passwords[1])
+        tokens += [alice["token"], bob["token"]]
+        tokens.append(sign_in("/user/login/", "params", "alice", passwords[0])["token"])
+        tokens.append(sign_in("/user/login/", "data", "bob", passwords[1])["token"])
+        assert sign_in("/user/login/", "params", "alice", wrong)["status_code"] == 1
+        register = "mutation($u: String!, $p: String!) { register(username: $u, password: $p) { token } }"
+        answer = http.post(
+            "/graphql", json={"query": register, "variables": {"u": "carol", "p": passwords[2]}}
+        )
+        tokens.append(answer.json()["data"]["register"]["token"])
+        token, mine = tokens[0], {"token": tokens[0], "user_id": alice["user_id"]}
+        assert call("GET", "/feed/", params={"token": token})["status_code"] == 0
+        assert call("GET", "/user/", params=mine)["status_code"] == 0
+        published = call(
+            "POST",
+            "/publish/action/",
+            params={"token": token},
+            data={"token": token, "title": "bear"},
+            files={"data": ("bear.mp4", clip, "video/mp4")},
+        )
+        assert published["status_code"] == 0, published
+        [video] = call("GET", "/publish/list/", params=mine)["video_list"]
+        comment = {"token": token, "video_id": video["id"], "action_type": 1, "comment_text": "nice"}
+        assert call("POST", "/comment/action/", params=comment)["status_code"] == 0
+        assert call("POST", "/comment/action/", data=comment)["status_code"] == 0
+        message = {"token": token, "to_user_id": bob["user_id"], "action_type": 1, "content": SECRET_MESSAGE}
+        assert call("POST", "/message/action/", params=message)["status_code"] == 0
+        chat = {"token": tokens[1], "to_user_id": alice["user_id"]}
+        assert call("GET", "/message/chat/", params=chat)["status_code"] == 0
+        # A forged token, and a good one in a header on /graphql.
+        assert call("GET", "/feed/", params={"token": token + "x"})["status_code"] == 0
+        viewer = http.post(
+            "/graphql", json={"query": "{ viewer { id } }"}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert viewer.json()["data"]["viewer"]["id"] == str(alice["user_id"])
+    printed = output_path.read_text(errors="replace")
+    assert "GET /douyin/feed/ Feed 200" in printed  # the request lines are there
+    secrets_sent = [*passwords, wrong, *tokens, *(value.split(".")[2] for value in tokens), SECRET_MESSAGE]
+    leaked = [value for value in [*secrets_sent, "$argon2"] if value in printed]
+    assert leaked == [], [line for line in printed.splitlines() if any(value in line for value in leaked)][:5]

@@ -62,3 +62,26 @@ def test_serve_caps_connections_and_drops_idle_ones(tmp_path: Path) -> None:
         for connection in idle:
             assert connection.recv(1) == b""
         assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("trusted", "separate"), [("127.0.0.1", True), ("10.0.0.1", False)], ids=["trusted", "untrusted"]
+)
+def test_behind_a_trusted_proxy_the_forwarded_client_address_is_rate_limited(
+    tmp_path: Path, trusted: str, separate: bool
+) -> None:
+    """The proxy (here: the test, on loopback) names each client in X-Forwarded-For; the limits count
+    those clients apart only when FORWARDED_ALLOW_IPS trusts the proxy (else anyone could name any)."""
+    overrides = {
+        "SEED_DEMO": "false",
+        "RATE_LIMIT_OPERATIONS_PER_ADDRESS": "2/minute",
+        "FORWARDED_ALLOW_IPS": trusted,
+    }
+    query = {"query": "{ viewer { id } }"}
+    with serving(tmp_path / "var", overrides) as base, httpx.Client(base_url=base, timeout=30) as http:
+
+        def status(client: str) -> int:
+            return http.post("/graphql", json=query, headers={"X-Forwarded-For": client}).status_code
+
+        assert [status("203.0.113.1") for _ in range(3)] == [200, 200, 429]
+        assert status("203.0.113.2") == (200 if separate else 429)

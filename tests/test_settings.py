@@ -44,7 +44,7 @@ def test_environment_configures_the_embedded_default(monkeypatch: pytest.MonkeyP
     assert settings.media_dir == (tmp_path / "media").resolve()
 
 
-def _settings(**limits: int) -> Settings:
+def _settings(**limits: int | str) -> Settings:
     values: dict[str, Any] = {"env": "test", "jwt_secret": "x" * 32, **limits}
     return Settings(**values)
 
@@ -99,3 +99,9 @@ def test_a_refused_start_never_prints_the_values_it_read() -> None:
     with pytest.raises(ValueError, match="port") as malformed:
         Settings(env="test", jwt_secret="x" * 32, port="hunter2-not-a-port")
     assert "hunter2" not in str(malformed.value)
+
+
+def test_a_rate_limit_that_does_not_read_is_refused_by_name() -> None:
+    with pytest.raises(ValidationError, match="RATE_LIMIT_COMMENT_PER_USER is not a rate limit"):
+        _settings(rate_limit_comment_per_user="lots")
+    assert _settings(rate_limit_comment_per_user="").rate_limit_comment_per_user == ""

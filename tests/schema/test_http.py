@@ -6,6 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from storage.services import Services
+from tests.support.factories import add_users
+
 JSON = {"content-type": "application/json"}
 DEEP = b'{"query": "{ __typename }", "variables": ' + b'{"a":' * 50_000 + b"1" + b"}" * 50_000 + b"}"
 
@@ -25,8 +28,11 @@ async def test_a_body_that_is_no_operation_is_a_json_bad_user_input(
     assert error["extensions"] == {"code": "BAD_USER_INPUT"}
 
 
-async def test_a_multipart_part_over_its_limit_is_a_json_bad_user_input(client: httpx.AsyncClient) -> None:
+async def test_a_multipart_part_over_its_limit_is_a_json_bad_user_input(
+    client: httpx.AsyncClient, services: Services
+) -> None:
     """Form fields (not files) are held in memory, so each is capped; the answer says so in JSON."""
+    [viewer] = await add_users(services, 1)
     boundary = "b0undary"
     body = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n'.encode()
@@ -34,7 +40,12 @@ async def test_a_multipart_part_over_its_limit_is_a_json_bad_user_input(client: 
         + f"\r\n--{boundary}--\r\n".encode()
     )
     response = await client.post(
-        "/graphql", content=body, headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+        "/graphql",
+        content=body,
+        headers={
+            "content-type": f"multipart/form-data; boundary={boundary}",
+            "authorization": f"Bearer {viewer.token}",  # an anonymous upload is refused before reading
+        },
     )
     assert response.status_code == 400
     (error,) = response.json()["errors"]

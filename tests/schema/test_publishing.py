@@ -15,7 +15,7 @@ from storage import clips
 from storage.services import Services
 from tests.support.factories import Account, add_users
 from tests.support.graphql import data_of
-from tests.support.publishing import local_keys, publish_multipart, video_rows
+from tests.support.publishing import leftover_uploads, local_keys, publish_multipart, video_rows
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +151,11 @@ async def test_rest_publish_over_the_cap_fails_with_a_status_code_and_stores_not
 
 
 async def test_uploads_are_released_when_the_operation_fails_before_any_resolver(
-    client: httpx.AsyncClient, clip: bytes, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient,
+    services: Services,
+    author: Account,
+    clip: bytes,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     closed: list[str | None] = []
     real_close = UploadFile.close
@@ -169,6 +173,8 @@ async def test_uploads_are_released_when_the_operation_fails_before_any_resolver
         "/graphql",
         data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
         files={"0": ("bear.mp4", clip, "video/mp4")},
+        headers={"Authorization": f"Bearer {author.token}"},
     )
     assert [error["extensions"]["code"] for error in errors_of(response)] == ["BAD_USER_INPUT"]
-    assert closed == ["bear.mp4"]
+    assert set(closed) == {"bear.mp4"}
+    assert leftover_uploads(services) == []

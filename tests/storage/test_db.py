@@ -143,3 +143,8 @@ async def test_pool_recovers_after_the_server_drops_a_connection(mariadb_backend
     finally:
         await killer.dispose()
         await db.dispose()
+
+
+async def test_statement_parameters_never_reach_logs_or_error_messages(services: Services) -> None:
+    # They hold password hashes and message content; DB_ECHO and logged tracebacks show statements only.
+    assert services.db.engine.sync_engine.hide_parameters

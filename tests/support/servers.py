@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -47,15 +48,21 @@ def manage(step: str, env: Mapping[str, str]) -> None:
 
 @contextmanager
 def serving(
-    data_dir: Path, overrides: Mapping[str, str] | None = None, *, steps: tuple[str, ...] = ("migrate",)
+    data_dir: Path,
+    overrides: Mapping[str, str] | None = None,
+    *,
+    steps: tuple[str, ...] = ("migrate",),
+    output: IO[bytes] | None = None,
 ) -> Iterator[str]:
     """Runs `steps` (migrate, seed), then serves until the block ends; yields the base URL once
-    `/healthz` answers."""
+    `/healthz` answers. `output`: where the server's stdout and stderr go (else the test's own)."""
     port = free_port()
     env = embedded_environment(data_dir, port, overrides or {})
     for step in steps:
         manage(step, env)
-    server = subprocess.Popen([sys.executable, "manage.py", "serve"], cwd=ROOT, env=env)
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "serve"], cwd=ROOT, env=env, stdout=output, stderr=output
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
