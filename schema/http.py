@@ -44,6 +44,7 @@ from schema import schema
 from schema.admission import admit
 from schema.context import Context, build_context
 from schema.cost import CostLimit, estimate_nodes
+from schema.errors import retry_after_of
 from schema.executor import Executor, Session
 from schema.guards import GuardRails
 from schema.sockets import LegacyWSHandler, SocketContext, TransportWSHandler, authenticate
@@ -218,6 +219,9 @@ class GraphQLView(GraphQL[Context, None]):
             code = first_code(result.errors)
             if code is not None:
                 failures.append(code)
+        retry_after = retry_after_of(result.errors or [])
+        if retry_after is not None:
+            state["retry_after"] = retry_after  # the Retry-After header, as `DouyinSchema` sets it
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [error.formatted for error in result.errors]
