@@ -19,7 +19,10 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from compat import douyin_routes
 from compat.routes import ROUTES
 from core import metrics, telemetry
+from core.consul import registration_from
+from core.going_away import intercept_sigterm
 from core.observe import RequestObserver, traced_app
+from core.open_sockets import OpenSockets, OpenSocketsMiddleware
 from core.request_ids import RequestIdMiddleware
 from resolvers.publishing import remove_stale_scratch
 from schema.executor import Executor
@@ -51,6 +54,9 @@ async def _check(probe: Callable[[], Awaitable[None]]) -> str | None:
 async def readyz(request: Request) -> Response:
     """Which parts answer: names and ok/failed only (hosts, ports and driver messages are for the log,
     not for whoever can reach this route)."""
+    if request.app.state.draining:
+        # Going away (SIGTERM): still serving, but load balancers should send nothing new.
+        return JSONResponse({"status": "draining", "checks": {}, "failed": []}, status_code=503)
     services: Services = request.app.state.services
     names = ("database", "cache", "objects")
     results = await asyncio.gather(
@@ -154,6 +160,18 @@ def create_app(
     tracer_provider = telemetry.configure(settings.tracing_config) if observed else None
     _allow_metric_labels(settings)
     state = services or Services.open(settings)
+    sockets = OpenSockets()
+    registration = registration_from(settings)
+
+    async def go_away() -> None:
+        """Between SIGTERM and uvicorn's shutdown (core/going_away.py)."""
+        app.state.draining = True
+        if registration is not None:
+            await registration.deregister()
+        await asyncio.sleep(settings.shutdown_drain_seconds)
+        closed = await sockets.close_all()
+        if closed:
+            log.info("closed %d WebSocket connections (going away)", closed)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -161,9 +179,16 @@ def create_app(
         removed = await asyncio.to_thread(remove_stale_scratch, state)
         if removed:
             log.info("removed %d stale upload scratch directories", removed)
+        if registration is not None:
+            await registration.register()
+        restore_sigterm = intercept_sigterm(go_away)
         try:
             yield
         finally:
+            restore_sigterm()
+            if registration is not None:
+                await registration.deregister()
+                await registration.close()
             if owned:
                 await state.close()
             if tracer_provider is not None:
@@ -182,9 +207,11 @@ def create_app(
             Route("/assets/{name}", asset_file, methods=["GET", "HEAD"]),
             Mount("/douyin", routes=douyin_routes(Executor(state, observed=observed))),
         ],
-        middleware=_middleware(settings, observed),
+        middleware=[*_middleware(settings, observed), Middleware(OpenSocketsMiddleware, sockets=sockets)],
         lifespan=lifespan,
     )
     app.state.services = state
+    app.state.draining = False
+    app.state.open_sockets = sockets
     app.state.tracer_provider = tracer_provider
     return app
