@@ -16,6 +16,7 @@ from core.logs import configure_logging, logging_config
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def alembic_config(database_url: str) -> Config:
@@ -107,6 +108,10 @@ def main() -> None:
             timeout_keep_alive=settings.keep_alive_timeout_seconds,
             limit_concurrency=settings.max_connections or None,
             timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+            # With WORKERS > 1, uvicorn's supervisor kills a worker that does not answer its ping in
+            # time, and a worker answers only once it has imported its modules: on a busy or small
+            # machine that takes longer than uvicorn's 5 s, and workers were killed while starting.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
 
 

@@ -4,8 +4,9 @@ uvicorn, told to stop, closes its listening socket and every WebSocket (with 101
 for requests in flight. Behind a load balancer that is too early: the balancer learns of it from failed
 connections, and subscribers from a close code that is not the one for a server going away. So SIGTERM
 first runs the app's going-away steps (say not ready, deregister, wait for the balancer to notice, close
-subscriptions with 1001), and only then hands the signal to the handler uvicorn installed. SIGINT (Ctrl-C)
-and a second SIGTERM go straight to uvicorn.
+subscriptions with 1001), and only then hands the signal to the handler uvicorn installed. A second SIGTERM
+meanwhile changes nothing (with WORKERS > 1 a worker may get one from the supervisor and one sent to the
+whole process group, as systemd does); SIGINT (Ctrl-C) goes straight to uvicorn.
 
 Signal handlers can be set from the main thread only: a server running in another thread (tests) gets no
 going-away steps.
@@ -56,7 +57,6 @@ def intercept_sigterm(steps: Steps) -> Restore:
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
         if signalled.is_set():
-            hand_over(signum, frame)
             return
         signalled.set()
         log.info("SIGTERM: going away")
