@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The embedded default: SQLite + local media + in-process cache, development secret.
+# `make run WORKERS=4` serves with four worker processes (set REDIS_URL for them to share state).
 run: install
 	ENV=$${ENV:-development} $(PY) manage.py migrate
 	ENV=$${ENV:-development} $(PY) manage.py seed

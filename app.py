@@ -20,7 +20,10 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from compat import douyin_routes
 from compat.routes import ROUTES
 from core import metrics, telemetry
+from core.consul import registration_from
+from core.going_away import intercept_sigterm
 from core.observe import RequestObserver, traced_app
+from core.open_sockets import OpenSockets, OpenSocketsMiddleware
 from core.read_timeouts import BodyReadTimeout
 from core.readiness import Part, Readiness
 from core.request_ids import RequestIdMiddleware
@@ -44,6 +47,9 @@ async def readyz(request: Request) -> Response:
     """Which parts answer: names and ok/degraded/failed only (hosts, ports and driver messages are for
     the log, not for whoever can reach this route). 503 only when the database fails: without the cache
     or the object store the service still answers (in-process cache; no uploads)."""
+    if request.app.state.draining:
+        # Going away (SIGTERM): still serving, but load balancers should send nothing new.
+        return JSONResponse({"status": "draining", "checks": {}, "failed": []}, status_code=503)
     readiness: Readiness = request.app.state.readiness
     report = await readiness.check()
     body = {"status": report.status, "checks": report.checks, "failed": report.failed}
@@ -160,6 +166,18 @@ def create_app(
     tracer_provider = telemetry.configure(settings.tracing_config) if observed else None
     _allow_metric_labels(settings)
     state = services or Services.open(settings)
+    sockets = OpenSockets()
+    registration = registration_from(settings)
+
+    async def go_away() -> None:
+        """Between SIGTERM and uvicorn's shutdown (core/going_away.py)."""
+        app.state.draining = True
+        if registration is not None:
+            await registration.deregister()
+        await asyncio.sleep(settings.shutdown_drain_seconds)
+        closed = await sockets.close_all()
+        if closed:
+            log.info("closed %d WebSocket connections (going away)", closed)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -167,11 +185,18 @@ def create_app(
         removed = await asyncio.to_thread(remove_stale_scratch, state)
         if removed:
             log.info("removed %d stale upload scratch directories", removed)
+        if registration is not None:
+            await registration.register()
+        restore_sigterm = intercept_sigterm(go_away)
         if owned:
             _freeze_start_up_objects()
         try:
             yield
         finally:
+            restore_sigterm()
+            if registration is not None:
+                await registration.deregister()
+                await registration.close()
             await app.state.readiness.close()
             if owned:
                 await state.close()
@@ -191,10 +216,12 @@ def create_app(
             Route("/assets/{name}", asset_file, methods=["GET", "HEAD"]),
             Mount("/douyin", routes=douyin_routes(Executor(state, observed=observed))),
         ],
-        middleware=_middleware(settings, observed),
+        middleware=[*_middleware(settings, observed), Middleware(OpenSocketsMiddleware, sockets=sockets)],
         lifespan=lifespan,
     )
     app.state.services = state
     app.state.readiness = _readiness(state)
+    app.state.draining = False
+    app.state.open_sockets = sockets
     app.state.tracer_provider = tracer_provider
     return app

@@ -17,6 +17,7 @@ from core.server_protocol import PROTOCOL
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def alembic_config(database_url: str) -> Config:
@@ -36,6 +37,26 @@ def prepare_multiprocess_dir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
     for entry in path.glob("*.db"):
         entry.unlink(missing_ok=True)
+
+
+# What lives in each process's memory when there is no Redis to share it through.
+PER_PROCESS_WITHOUT_REDIS = (
+    "cache",
+    "rate limits",
+    "sign-in throttling",
+    "subscription fan-out (a message reaches only the subscribers of the process that sent it)",
+)
+
+
+def per_process_warning(settings: Settings) -> str | None:
+    """Start-up warning when REDIS_URL is unset: which features then hold per process, not per service.
+    (Metrics are shared by the workers of one server through prometheus_client's multiprocess files.)"""
+    if settings.redis_url:
+        return None
+    return (
+        f"REDIS_URL is not set: per process only: {', '.join(PER_PROCESS_WITHOUT_REDIS)}. Fine for one "
+        f"process (WORKERS={settings.workers}); set REDIS_URL before running more workers or replicas"
+    )
 
 
 async def _seed(settings: Settings) -> bool:
@@ -67,12 +88,9 @@ def main() -> None:
         metrics_dir = Path(settings.prometheus_multiproc_dir or settings.data_dir / "metrics").resolve()
         prepare_multiprocess_dir(metrics_dir)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-        if settings.workers > 1 and not settings.redis_url:
-            logging.getLogger("douyin").warning(
-                "WORKERS=%d without REDIS_URL: each worker's cache and chat subscriptions see only its own "
-                "requests; set REDIS_URL",
-                settings.workers,
-            )
+        warning = per_process_warning(settings)
+        if warning:
+            logging.getLogger("douyin").warning(warning)
         uvicorn.run(
             "app:create_app",
             factory=True,
@@ -96,6 +114,10 @@ def main() -> None:
             timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
             # uvicorn's own protocol, with a header read timeout (HEADER_READ_TIMEOUT_SECONDS).
             http=PROTOCOL,
+            # With WORKERS > 1, uvicorn's supervisor kills a worker that does not answer its ping in
+            # time, and a worker answers only once it has imported its modules: on a busy or small
+            # machine that takes longer than uvicorn's 5 s, and workers were killed while starting.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
 
 

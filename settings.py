@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Literal
 
 from limits import parse_many
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from core.limits import COMMENT, MESSAGE, PASSWORD, TEXT_LIMITS, TITLE, USERNAME
 from core.telemetry import TracingConfig
+from settings_sources import ConsulKVSource
 
 DEFAULT_JWT_SECRET = "insecure-development-secret-change-me"
 
@@ -38,6 +40,11 @@ class Settings(BaseSettings):
     body_read_timeout_seconds: float = Field(default=20.0, gt=0)
     # /readyz answers within this bound, whatever a part's probe is doing.
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
+    # After SIGTERM, /readyz answers 503 for this long while requests are still served, so that a load
+    # balancer's health check takes the process out before it stops accepting (the check interval times
+    # the failures that mark a server down, plus a margin); then subscriptions are closed (1001) and the
+    # process stops as above. 0: no such pause.
+    shutdown_drain_seconds: float = Field(default=0, ge=0)
     data_dir: Path = Path("./var")
     log_level: str = "info"
     # text: readable lines (the default); json: one JSON object per line, for log collectors.
@@ -243,6 +250,42 @@ class Settings(BaseSettings):
     # (115 KiB instead of 73 in the subscription benchmark), to compress messages of a few hundred bytes.
     ws_per_message_deflate: bool = False
 
+    # Consul, off unless CONSUL_HTTP_ADDR (host:port or a URL of the local agent) is set: each process
+    # registers its address (service ID `<CONSUL_SERVICE_NAME>-<address>:<PORT>`, an HTTP check on
+    # /readyz) and deregisters when it goes away; keys under CONSUL_KV_PREFIX, named like the variables
+    # (`<prefix>FEED_PAGE_SIZE`), overlay the defaults (the environment wins). Unreachable Consul: a
+    # warning, or with CONSUL_REQUIRED=true a refused start. These come from the environment only.
+    consul_http_addr: str = ""
+    consul_http_token: str = ""
+    consul_required: bool = False
+    consul_kv_prefix: str = "douyin-graphql/config/"
+    consul_service_name: str = "douyin-graphql"
+    # The address other machines reach this process at; default: HOST, or this host's name when HOST
+    # is a wildcard (0.0.0.0, ::).
+    consul_service_address: str = ""
+    consul_check_interval_seconds: int = Field(default=10, ge=1)
+    # Consul takes a service whose check stays critical this long off by itself (at least a minute).
+    consul_deregister_after_seconds: int = Field(default=60, ge=60)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier sources win: arguments, the environment, then Consul's KV over the defaults.
+        consul = ConsulKVSource(settings_cls)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings, consul
+
+    @model_validator(mode="after")
+    def _refuse_required_consul_without_address(self) -> Settings:
+        if self.consul_required and not self.consul_http_addr:
+            raise ValueError("CONSUL_REQUIRED=true needs CONSUL_HTTP_ADDR (the address of the Consul agent)")
+        return self
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.env != "development" and self.jwt_secret == DEFAULT_JWT_SECRET:
@@ -307,6 +350,15 @@ class Settings(BaseSettings):
     @property
     def metrics_operation_list(self) -> list[str]:
         return [name.strip() for name in self.metrics_operation_names.split(",") if name.strip()]
+
+    @property
+    def advertised_address(self) -> str:
+        """The host other machines reach this process at (its Consul registration)."""
+        if self.consul_service_address:
+            return self.consul_service_address
+        if self.host in ("0.0.0.0", "::", ""):
+            return socket.gethostname()
+        return self.host
 
     @property
     def media_dir(self) -> Path:
