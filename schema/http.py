@@ -8,6 +8,7 @@ encoded with orjson.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import timedelta
 
 import orjson
@@ -16,8 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.types.unset import UnsetType
 
 from core.body_limit import BodyLimit, is_body_too_large, too_large_message, upload_or_body_limit
@@ -53,9 +55,21 @@ def body_too_large_error(message: str) -> Response:
     return Response(orjson.dumps(body), status_code=413, media_type="application/json", headers=headers)
 
 
+class TextFrameAdapter(ASGIWebSocketAdapter):
+    """Both subscription protocols carry JSON in text frames: a browser's graphql-ws client cannot read
+    the binary frames Strawberry sends when `encode_json` gives bytes."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
+
+
 class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
+    websocket_adapter_class = TextFrameAdapter
 
     def __init__(self, services: Services, **options: object) -> None:
         super().__init__(schema, **options)  # type: ignore[arg-type]
