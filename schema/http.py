@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 
 import orjson
 from cross_web import HTTPException
@@ -26,6 +27,7 @@ from core.body_limit import BodyLimit, is_body_too_large, too_large_message, upl
 from resolvers.errors import ErrorCode
 from schema import schema
 from schema.context import Context, build_context
+from schema.graphiql import graphiql_page
 from schema.sockets import LegacyWSHandler, SocketContext, TransportWSHandler, authenticate
 from storage.services import Services
 
@@ -71,9 +73,10 @@ class GraphQLView(GraphQL[Context, None]):
     graphql_ws_handler_class = LegacyWSHandler
     websocket_adapter_class = TextFrameAdapter
 
-    def __init__(self, services: Services, **options: object) -> None:
+    def __init__(self, services: Services, ide_page: Path | None = None, **options: object) -> None:
         super().__init__(schema, **options)  # type: ignore[arg-type]
         self.services = services
+        self.ide_page = ide_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -103,6 +106,11 @@ class GraphQLView(GraphQL[Context, None]):
             # any resolver saw them (a bad variable, a validation error).
             await request.close()
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if self.ide_page is None:
+            return await super().render_graphql_ide(request)
+        return graphiql_page(self.ide_page)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         if isinstance(request, WebSocket):
@@ -142,12 +150,14 @@ async def socket_context(services: Services, websocket: WebSocket, token: str | 
     return context
 
 
-def create_graphql_app(services: Services) -> ASGIApp:
+def create_graphql_app(services: Services, ide_page: Path | None = None) -> ASGIApp:
     """The view behind its body limit: one upload at the cap for multipart requests, the small JSON
-    limit for anything else."""
+    limit for anything else. `ide_page`: the GraphiQL page served from this origin (else Strawberry's,
+    which loads GraphiQL from a CDN)."""
     settings = services.settings
     view = GraphQLView(
         services,
+        ide_page,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         multipart_uploads_enabled=True,
         # WebSocket: browsers on other origins only when CORS allows them; legacy graphql-ws keep-alives.
