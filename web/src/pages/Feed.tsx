@@ -40,6 +40,9 @@ export function Feed() {
     setHasMore(page.pageInfo.hasNextPage);
   }, [client, cursor, hasMore]);
 
+  // The first page at once, not after the sentinel's first intersection report.
+  useEffect(() => void loadMore(), []); // eslint-disable-line react-hooks/exhaustive-deps
+
   useEffect(() => {
     const target = sentinel.current;
     if (!target) return;
