@@ -87,6 +87,7 @@ export function makeClip(target, seconds = 3) {
 }
 
 export function artifactsDir() {
+  rmSync(ARTIFACTS, { recursive: true, force: true }); // only this run's screenshots
   mkdirSync(ARTIFACTS, { recursive: true });
   return ARTIFACTS;
 }

@@ -5,7 +5,7 @@ import { describe } from "../errors";
 import type { ResultOf } from "../graphql";
 import { href, navigate } from "../router";
 import { useSession } from "../session";
-import { Avatar, formatCount } from "../ui";
+import { Avatar, formatCount, Icon } from "../ui";
 
 export type CardVideo = ResultOf<typeof VideoCardFields>;
 
@@ -108,7 +108,7 @@ export function VideoCard({ video, position, onChange, onFollow }: Props) {
         aria-label={`Video: ${video.title}`}
       />
       <button type="button" class="sound" onClick={tapVideo}>
-        <span aria-hidden="true">{muted ? "🔇 " : "🔊 "}</span>
+        <Icon name={muted ? "muted" : "sound"} />
         {muted ? "Unmute" : "Pause / play"}
       </button>
       <div class="overlay">
@@ -144,7 +144,7 @@ export function VideoCard({ video, position, onChange, onFollow }: Props) {
         </button>
         <a class="comments-link" href={href({ name: "comments", id: video.id })}>
           <span class="visually-hidden">Comments</span>
-          <span aria-hidden="true">💬</span>
+          <Icon name="comment" />
           <span class="count">{formatCount(video.commentCount)}</span>
         </a>
       </div>
