@@ -39,6 +39,12 @@ async function signUp(options, username) {
   return { context, page, id: session.id, name: username };
 }
 
+/** A phone-sized page must fit its width (no sideways scrolling). */
+async function assertFitsWidth(page, label) {
+  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+  assert.ok(scroll <= width, `${label}: ${scroll} px wide on a ${width} px screen`);
+}
+
 async function axeCheck(page, label) {
   await page.addScriptTag({ content: AXE });
   const result = await page.evaluate(async () => {
@@ -240,17 +246,20 @@ test("a refused upload shows the server's message", async () => {
   await shoot(page, "upload-refused");
 });
 
-test("no serious accessibility violations on the feed, profile and chat pages", async () => {
+test("no serious accessibility violations on the feed, profile and chat pages, which fit a phone's width", async () => {
   const { page } = alice;
   await page.goto(`${server.base}/#/`);
   await page.locator("article.card").first().getByRole("heading", { name: TITLE }).waitFor();
   await axeCheck(page, "feed");
+  await assertFitsWidth(page, "feed");
   await page.goto(`${server.base}/#/profile/${alice.id}`);
   await page.getByRole("heading", { name: "@alice" }).waitFor();
   await axeCheck(page, "profile");
+  await assertFitsWidth(page, "profile");
   await page.goto(`${server.base}/#/chat/${bob.id}`);
   await page.locator("ol.messages li").first().waitFor();
   await axeCheck(page, "chat");
+  await assertFitsWidth(page, "chat");
 });
 
 /** One first visit: a new context (empty cache), until the first video card shows. */
