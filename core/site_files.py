@@ -2,19 +2,21 @@
 
 Hashed bundles under `/app/` never change (cached for a year); pages are revalidated on every load, so a
 new build reaches browsers at once. Only HTTP: a WebSocket to an unknown path is refused, not an error.
+The GraphiQL page is not a file here: `GET /graphql` serves it, when the GRAPHIQL setting allows.
 """
 
 from __future__ import annotations
 
 import os
 
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 HASHED_PREFIX = "app/"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
+NOT_SERVED = frozenset({"/graphiql.html"})
 
 
 class SiteFiles(StaticFiles):
@@ -25,6 +27,9 @@ class SiteFiles(StaticFiles):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
+            return
+        if scope["path"] in NOT_SERVED:
+            await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 

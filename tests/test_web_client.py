@@ -47,6 +47,11 @@ async def test_the_api_still_wins_over_the_files(client: httpx.AsyncClient) -> N
     assert (await client.get("/no-such-file.js")).status_code == 404
 
 
+async def test_graphiql_is_only_behind_its_setting(client: httpx.AsyncClient) -> None:
+    """Not a static file: with GRAPHIQL off (production), `GET /graphql` is the only door and it is shut."""
+    assert (await client.get("/graphiql.html")).status_code == 404
+
+
 async def test_a_websocket_to_a_file_path_is_closed_not_an_error() -> None:
     sent: list[Message] = []
 
