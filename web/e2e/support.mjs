@@ -47,7 +47,8 @@ export async function startServer() {
   execFileSync(PYTHON, ["manage.py", "migrate"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] });
   const child = spawn(PYTHON, ["manage.py", "serve"], { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  // Generous: a busy shared machine can take a minute or more to import and start the server.
+  const deadline = Date.now() + 180_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
     try {
@@ -55,7 +56,10 @@ export async function startServer() {
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error("the server did not answer /healthz within 60 s");
+    if (Date.now() > deadline) {
+      child.kill("SIGTERM");
+      throw new Error("the server did not answer /healthz within 180 s");
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
