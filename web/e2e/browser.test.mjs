@@ -60,7 +60,11 @@ async function axeCheck(page, label) {
 before(async () => {
   dir = artifactsDir();
   clip = makeClip(join(dir, "clip.mp4"), 2);
-  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
+  // Both started together; whichever did start is kept, so `after` closes it when the other failed.
+  const [started, launched] = await Promise.allSettled([startServer(), launchBrowser()]);
+  server = started.value;
+  browser = launched.value;
+  for (const outcome of [started, launched]) if (outcome.status === "rejected") throw outcome.reason;
 });
 
 after(async () => {
