@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run migrate seed test lint bench soak clean
+.PHONY: install run migrate seed test lint bench soak clean web web-deps web-test
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,28 @@ migrate: install
 
 test: install lint
 	$(PY) -m pytest
+	$(MAKE) web-test
+
+# The web client (web/): its built bundle is committed, so `make run` needs no Node. `make web` rebuilds
+# it after a change to web/ or to schema/schema.graphql (a schema change that breaks it fails the build).
+WEB_DEPS := web/node_modules/.package-lock.json
+
+$(WEB_DEPS): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $(WEB_DEPS)
+
+web-deps: $(WEB_DEPS)
+
+web: web-deps
+	cd web && npm run build
+
+# Bundle up to date, Vitest, then the browser suite (Debian's chromium against the real server).
+web-test: install
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  if [ "$${REQUIRE_SERVICES:-}" = 1 ]; then echo "the web client's tests need Node and npm" >&2; exit 1; fi; \
+	  echo "skipping the web client's tests: Node and npm not found"; exit 0; \
+	fi; \
+	$(MAKE) web-deps && cd web && npm run check-bundle && npm test && npm run e2e
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -40,4 +62,4 @@ soak: install
 	$(PY) -m bench.soak
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache web/node_modules

@@ -27,6 +27,7 @@ from core.open_sockets import OpenSockets, OpenSocketsMiddleware
 from core.read_timeouts import BodyReadTimeout
 from core.readiness import Part, Readiness
 from core.request_ids import RequestIdMiddleware
+from core.site_files import SiteFiles
 from resolvers.publishing import remove_stale_scratch
 from schema.executor import Executor
 from schema.http import create_graphql_app
@@ -37,6 +38,9 @@ from storage.services import Services
 log = logging.getLogger("douyin")
 
 ASSETS_DIR = Path(__file__).resolve().parent / "storage" / "assets"
+# The built web client (sources in web/, bundle committed); GraphiQL's page is part of it.
+WEB_DIST = Path(__file__).resolve().parent / "web" / "dist"
+GRAPHIQL_PAGE = WEB_DIST / "graphiql.html"
 
 
 async def healthz(_request: Request) -> Response:
@@ -114,10 +118,10 @@ async def metrics_page(request: Request) -> Response:
 
 
 def _allow_metric_labels(settings: Settings) -> None:
-    exact = {"/healthz", "/readyz", "/graphql", "/metrics", "/douyin/openapi.json"}
+    exact = {"/", "/healthz", "/readyz", "/graphql", "/metrics", "/douyin/openapi.json"}
     metrics.allow_routes(
         exact | {f"/douyin{spec.path}" for spec in ROUTES},
-        prefixes=[("/media/", "/media/{key}"), ("/assets/", "/assets/{name}")],
+        prefixes=[("/media/", "/media/{key}"), ("/assets/", "/assets/{name}"), ("/app/", "/app/{file}")],
     )
     metrics.allow_operations(settings.metrics_operation_list)
 
@@ -204,7 +208,7 @@ def create_app(
                 await asyncio.to_thread(telemetry.shutdown, tracer_provider)
             metrics.worker_stopped(settings.prometheus_multiproc_dir)
 
-    graphql = create_graphql_app(state)
+    graphql = create_graphql_app(state, GRAPHIQL_PAGE)
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
@@ -215,6 +219,8 @@ def create_app(
             Route("/media/{key:path}", media_file, methods=["GET", "HEAD"]),
             Route("/assets/{name}", asset_file, methods=["GET", "HEAD"]),
             Mount("/douyin", routes=douyin_routes(Executor(state, observed=observed))),
+            # Last: whatever no route above claims is a file of the web client.
+            Mount("/", SiteFiles(WEB_DIST)),
         ],
         middleware=[*_middleware(settings, observed), Middleware(OpenSocketsMiddleware, sockets=sockets)],
         lifespan=lifespan,

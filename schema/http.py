@@ -18,7 +18,9 @@ validate, requests while tracing is on, whose spans the extensions make) goes th
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -29,10 +31,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
@@ -46,6 +49,7 @@ from schema.context import Context, build_context
 from schema.cost import CostLimit, estimate_nodes
 from schema.errors import retry_after_of
 from schema.executor import Executor, Session
+from schema.graphiql import graphiql_page
 from schema.guards import GuardRails
 from schema.sockets import LegacyWSHandler, SocketContext, TransportWSHandler, authenticate
 from schema.tracing import OperationTelemetry, first_code, observe_operation
@@ -112,15 +116,28 @@ def refused(error: DomainError, *, close: bool = False) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
+class TextFrameAdapter(ASGIWebSocketAdapter):
+    """Both subscription protocols carry JSON in text frames: a browser's graphql-ws client cannot read
+    the binary frames Strawberry sends when `encode_json` gives bytes."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
+
+
 class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
+    websocket_adapter_class = TextFrameAdapter
 
-    def __init__(self, services: Services, **options: object) -> None:
+    def __init__(self, services: Services, ide_page: Path | None = None, **options: object) -> None:
         super().__init__(schema, **options)  # type: ignore[arg-type]
         self.services = services
         self.executor = Executor(services)
         self.direct = set(schema.extensions) <= _REPLACED_EXTENSIONS
+        self.ide_page = ide_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -251,6 +268,11 @@ class GraphQLView(GraphQL[Context, None]):
             request._form = form
             return await self.run(request, context=context)
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if self.ide_page is None:
+            return await super().render_graphql_ide(request)
+        return graphiql_page(self.ide_page)
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         if isinstance(request, WebSocket):
             return await socket_context(self.services, request, bearer_token(request))
@@ -307,12 +329,14 @@ async def socket_context(services: Services, websocket: WebSocket, token: str | 
     return context
 
 
-def create_graphql_app(services: Services) -> ASGIApp:
+def create_graphql_app(services: Services, ide_page: Path | None = None) -> ASGIApp:
     """The view behind its body limit: one upload at the cap for multipart requests, the small JSON
-    limit for anything else."""
+    limit for anything else. `ide_page`: the GraphiQL page served from this origin (else Strawberry's,
+    which loads GraphiQL from a CDN)."""
     settings = services.settings
     view = GraphQLView(
         services,
+        ide_page,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         multipart_uploads_enabled=True,
         # WebSocket: browsers on other origins only when CORS allows them; legacy graphql-ws keep-alives.

@@ -75,6 +75,8 @@ class GraphQLSocket:
         """The next protocol message, keep-alives skipped (and pings answered)."""
         while True:
             raw = await asyncio.wait_for(self.connection.recv(), within)
+            # Text frames: a browser's graphql-ws client cannot read binary ones.
+            assert isinstance(raw, str), "the server sent a binary frame"
             message: dict[str, Any] = orjson.loads(raw)
             if message["type"] == "ka":
                 continue
