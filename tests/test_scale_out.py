@@ -1,9 +1,9 @@
 """Many processes, one behaviour: HAProxy in front of two `manage.py serve` processes (the first with two
 workers) on one MariaDB, one Redis, one S3 endpoint (moto) and the Consul stand-in, as
 docker-compose.yml runs them (tests/support/cluster.py). Through the balancer: the official e2e flows and a
-mixed burst give what one process gives; sign-in throttling (its limit read from Consul's KV) holds across
-processes; a subscription on one process receives a message sent through the other; a rolling restart
-fails no request; a process whose database is cut is drained and skipped.
+mixed burst give what one process gives; sign-in throttling and rate limits (their limits read from
+Consul's KV) hold across processes; a subscription on one process receives a message sent through the
+other; a rolling restart fails no request; a process whose database is cut is drained and skipped.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parents[1]
 KV_PREFIX = "douyin-graphql/config/"
 LOGIN_MAX_FAILURES = 3
+UPLOADS_PER_USER = 4  # a minute, from Consul's KV like the sign-in limit
 
 
 @dataclass
@@ -96,6 +97,7 @@ def cluster(
 
     with consul_standin() as (consul, consul_address):
         consul.put_kv(f"{KV_PREFIX}LOGIN_MAX_FAILURES", str(LOGIN_MAX_FAILURES))
+        consul.put_kv(f"{KV_PREFIX}RATE_LIMIT_UPLOAD_PER_USER", f"{UPLOADS_PER_USER}/minute")
         ports = {"app1": free_port(), "app2": free_port()}
         balancer = Balancer({name: f"127.0.0.1:{port}" for name, port in ports.items()}, directory)
         shared = {
@@ -338,10 +340,30 @@ async def test_sign_in_throttling_holds_across_processes(cluster: Cluster) -> No
     assert all(body["status_code"] != 0 and "Too many" in body["status_msg"] for body in right), right
 
 
-@pytest.mark.skip(reason="request rate limits (limits + Redis storage) are not in this tree yet: extend this")
-async def test_request_rate_limits_hold_across_processes(cluster: Cluster) -> None:  # pragma: no cover
-    """RATE LIMITS ACROSS PROCESSES, to be completed with the request rate limits: send the limit's
-    worth of requests alternately to app1 and app2 directly; the next one, on either, is refused."""
+async def test_request_rate_limits_hold_across_processes(cluster: Cluster) -> None:
+    """RATE_LIMIT_UPLOAD_PER_USER (from Consul's KV) counts a user's uploads on both processes together:
+    after the limit's worth, sent alternately to app1 and app2, the next is refused on either."""
+    async with httpx.AsyncClient(base_url=cluster.url, timeout=30) as http:
+        _, token = await _register(http, f"uploader{_tag()}")
+    clients = [httpx.AsyncClient(base_url=app.url, timeout=30) for app in cluster.apps.values()]
+    try:
+        answers = []
+        for attempt in range(UPLOADS_PER_USER + 2):
+            # Not a video: each attempt is counted, then refused for what it is (no ffmpeg run needed).
+            response = await clients[attempt % 2].post(
+                "/douyin/publish/action/",
+                data={"token": token, "title": "not a video"},
+                files={"data": ("x.mp4", b"not a video at all", "video/mp4")},
+            )
+            answers.append(response.json())
+    finally:
+        for http in clients:
+            await http.aclose()
+    assert all(answer["status_code"] == 2 for answer in answers[:UPLOADS_PER_USER]), answers
+    refused = answers[UPLOADS_PER_USER:]
+    assert all(
+        answer["status_code"] == 6 and "Too many uploads" in answer["status_msg"] for answer in refused
+    )
 
 
 async def test_a_subscription_on_one_process_receives_a_message_sent_through_the_other(
