@@ -78,9 +78,9 @@ async def test_mutations_are_not_cut_off(
     _budget(services, 0.2)
     original = video_resolvers.like_video
 
-    async def slow_like(*args: Any) -> Any:
+    async def slow_like(*args: Any, **kwargs: Any) -> Any:
         await asyncio.sleep(0.6)
-        return await original(*args)
+        return await original(*args, **kwargs)
 
     monkeypatch.setattr(video_resolvers, "like_video", slow_like)
     body = await gql(
