@@ -195,6 +195,8 @@ async def test_a_notice_without_its_row_is_read_from_the_database(
     assert await _contents(messages, 1) == ["from the database"]
 
 
+# More messages than one user may send in a minute: the catch-up, not the rate limit, is under test.
+@pytest.mark.parametrize("settings_overrides", [{"rate_limits_enabled": False}])
 async def test_a_reader_marked_behind_catches_up_in_pages(
     services: Services, held: Held, feed: tuple[int, int, _Pending]
 ) -> None:
