@@ -101,7 +101,9 @@ def _env(database_url: str, data_dir: Path, port: int) -> dict[str, str]:
         env["DATABASE_URL"] = database_url
     if os.environ.get("SOAK_REDIS_URL"):
         env["REDIS_URL"] = os.environ["SOAK_REDIS_URL"]
-    # One machine plays 50 phones from one address: per-address limits would measure themselves.
+    # One machine plays 50 phones from one address: per-address limits would measure themselves
+    # (SOAK_SET_RATE_LIMITS_ENABLED=true turns them back on).
+    env["RATE_LIMITS_ENABLED"] = "false"
     for name, value in os.environ.items():
         if name.startswith("SOAK_SET_"):
             env[name.removeprefix("SOAK_SET_")] = value
