@@ -109,6 +109,11 @@ def cluster(
             "GRACEFUL_SHUTDOWN_SECONDS": "10",
             "CONSUL_HTTP_ADDR": consul_address,
             "CONSUL_REQUIRED": "true",
+            # The client loops of the rolling restart send as fast as answers come, for over a minute:
+            # they measure the restart, not the message and request limits.
+            "RATE_LIMIT_MESSAGE_PER_USER": "100000/minute",
+            "RATE_LIMIT_OPERATIONS_PER_USER": "100000/minute",
+            "RATE_LIMIT_OPERATIONS_PER_ADDRESS": "100000/minute",
             **{name.upper(): str(value) for name, value in s3.items()},
         }
         apps = {
