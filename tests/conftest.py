@@ -33,8 +33,32 @@ from storage.services import Services
 
 TEST_JWT_SECRET = "test-secret-0123456789abcdef0123456789"
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
-MARIADB_URL = os.environ.get("TEST_DATABASE_URL", "")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+
+
+def _own_database_url(url: str, worker: str) -> str:
+    """Under pytest-xdist each worker process clears and fills a database of its own (`<name>_gw1`)."""
+    if not url or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+def _own_redis_url(url: str, worker: str) -> str:
+    """…and a Redis database of its own, counted down from the one given (15: gw0 15, gw1 14)."""
+    if not url or not worker:
+        return url
+    index = int(worker.removeprefix("gw"))
+    head, _, number = url.rstrip("/").rpartition("/")
+    if not number.isdigit():  # no database named: database 0 is the first worker's
+        return f"{url.rstrip('/')}/{index}"
+    if index > int(number):
+        raise RuntimeError(f"{url}: too few Redis databases below it for pytest-xdist worker {worker}")
+    return f"{head}/{int(number) - index}"
+
+
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+MARIADB_URL = _own_database_url(os.environ.get("TEST_DATABASE_URL", ""), XDIST_WORKER)
+REDIS_URL = _own_redis_url(os.environ.get("TEST_REDIS_URL", ""), XDIST_WORKER)
 
 
 def require_service(name: str, configured: bool) -> None:

@@ -112,6 +112,7 @@ def cluster(
             # The client loops of the rolling restart send as fast as answers come, for over a minute:
             # they measure the restart, not the message and request limits.
             "RATE_LIMIT_MESSAGE_PER_USER": "100000/minute",
+            "RATE_LIMIT_MESSAGE_PER_ADDRESS": "100000/minute",
             "RATE_LIMIT_OPERATIONS_PER_USER": "100000/minute",
             "RATE_LIMIT_OPERATIONS_PER_ADDRESS": "100000/minute",
             **{name.upper(): str(value) for name, value in s3.items()},
