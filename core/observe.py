@@ -44,6 +44,10 @@ class HttpSpan:
     def __init__(self, app: ASGIApp, tracer: trace.Tracer) -> None:
         self.app = app
         self._tracer = tracer
+        # The headers the propagators read (traceparent, tracestate, baggage): only these are decoded.
+        self._propagated = frozenset(
+            name.lower().encode("latin-1") for name in propagate.get_global_textmap().fields
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,8 +58,13 @@ class HttpSpan:
         attributes["http.scheme"] = str(scope.get("scheme") or "http")
         attributes["http.target"] = f"{scope.get('root_path', '')}{scope.get('path', '')}"
         attributes["http.flavor"] = str(scope.get("http_version") or "")
-        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
-        parent = propagate.extract(headers)
+        carried = {
+            key.decode("latin-1"): value.decode("latin-1")
+            for key, value in scope["headers"]
+            if key in self._propagated
+        }
+        # No trace context from the client: a new trace, from the (empty) current context.
+        parent = propagate.extract(carried) if carried else None
         with self._tracer.start_as_current_span(
             name, context=parent, kind=trace.SpanKind.SERVER, attributes=attributes
         ) as span:

@@ -64,7 +64,9 @@ def _observed(
                 result = await method(*args, **kwargs)
             else:
                 attributes = {"cache.backend": backend, "cache.operation": operation}
-                with telemetry.span(f"cache {operation}", attributes) as span:
+                # Redis commands are spans of their own, children of this one; an in-process call
+                # has none, so its span need not become the current one.
+                with telemetry.span(f"cache {operation}", attributes, current=backend != "memory") as span:
                     result = await method(*args, **kwargs)
                     if operation == "get":
                         span.set_attribute("cache.hit", result is not None)
