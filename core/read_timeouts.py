@@ -38,7 +38,9 @@ class BodyReadTimeout:
             if not reading:  # the body is in: what is left is waiting for a disconnect
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), self.timeout_seconds)
+                # A deadline on this task, not `wait_for`'s new task per read.
+                async with asyncio.timeout(self.timeout_seconds):
+                    message = await receive()
             except TimeoutError:
                 timed_out = True
                 return {"type": "http.disconnect"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 
 from resolvers.comments import COMMENTS_OF_VIDEO
 from resolvers.nested import ChildPageLoader
@@ -12,22 +12,36 @@ from storage.db import Database
 from storage.models import Comment, User, Video
 
 
-@dataclass(slots=True)
 class ChildPages:
-    comments_of_video: ChildPageLoader[Comment]
-    videos_by_author: ChildPageLoader[Video]
-    favorites_of_user: ChildPageLoader[Video]
-    following: ChildPageLoader[User]
-    followers: ChildPageLoader[User]
-    friends: ChildPageLoader[User]
+    """One loader per kind of list, each made on first use."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     @classmethod
     def for_request(cls, db: Database) -> ChildPages:
-        return cls(
-            comments_of_video=ChildPageLoader(db, COMMENTS_OF_VIDEO),
-            videos_by_author=ChildPageLoader(db, VIDEOS_BY_AUTHOR),
-            favorites_of_user=ChildPageLoader(db, FAVORITES_OF_USER),
-            following=ChildPageLoader(db, FOLLOWING),
-            followers=ChildPageLoader(db, FOLLOWERS),
-            friends=ChildPageLoader(db, FRIENDS),
-        )
+        return cls(db)
+
+    @cached_property
+    def comments_of_video(self) -> ChildPageLoader[Comment]:
+        return ChildPageLoader(self._db, COMMENTS_OF_VIDEO)
+
+    @cached_property
+    def videos_by_author(self) -> ChildPageLoader[Video]:
+        return ChildPageLoader(self._db, VIDEOS_BY_AUTHOR)
+
+    @cached_property
+    def favorites_of_user(self) -> ChildPageLoader[Video]:
+        return ChildPageLoader(self._db, FAVORITES_OF_USER)
+
+    @cached_property
+    def following(self) -> ChildPageLoader[User]:
+        return ChildPageLoader(self._db, FOLLOWING)
+
+    @cached_property
+    def followers(self) -> ChildPageLoader[User]:
+        return ChildPageLoader(self._db, FOLLOWERS)
+
+    @cached_property
+    def friends(self) -> ChildPageLoader[User]:
+        return ChildPageLoader(self._db, FRIENDS)

@@ -8,7 +8,7 @@ the latest message), answered without a query when anonymous.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
@@ -153,23 +153,39 @@ class LastMessageByFriendLoader(RequestLoader[Message | None]):
         return [by_pair.get(pair) for pair in pairs]
 
 
-@dataclass(slots=True)
 class Loaders:
-    user_by_id: UserByIdLoader
-    video_by_id: VideoByIdLoader
-    liked_by_viewer: LikedByViewerLoader
-    followed_by_viewer: FollowedByViewerLoader
-    last_message_by_friend: LastMessageByFriendLoader
-    # Pages of connection fields, batched across parents (resolvers/nested.py).
-    pages: ChildPages
+    """The request's loaders, each made on first use: most operations touch one or two of them, and a
+    loader is a handful of objects (its cache, its batch) that nothing else would use."""
+
+    def __init__(self, db: Database, viewer_id: int | None) -> None:
+        self._db = db
+        self._viewer_id = viewer_id
 
     @classmethod
     def for_request(cls, db: Database, viewer_id: int | None) -> Loaders:
-        return cls(
-            user_by_id=UserByIdLoader(db, viewer_id),
-            video_by_id=VideoByIdLoader(db, viewer_id),
-            liked_by_viewer=LikedByViewerLoader(db, viewer_id),
-            followed_by_viewer=FollowedByViewerLoader(db, viewer_id),
-            last_message_by_friend=LastMessageByFriendLoader(db, viewer_id),
-            pages=ChildPages.for_request(db),
-        )
+        return cls(db, viewer_id)
+
+    @cached_property
+    def user_by_id(self) -> UserByIdLoader:
+        return UserByIdLoader(self._db, self._viewer_id)
+
+    @cached_property
+    def video_by_id(self) -> VideoByIdLoader:
+        return VideoByIdLoader(self._db, self._viewer_id)
+
+    @cached_property
+    def liked_by_viewer(self) -> LikedByViewerLoader:
+        return LikedByViewerLoader(self._db, self._viewer_id)
+
+    @cached_property
+    def followed_by_viewer(self) -> FollowedByViewerLoader:
+        return FollowedByViewerLoader(self._db, self._viewer_id)
+
+    @cached_property
+    def last_message_by_friend(self) -> LastMessageByFriendLoader:
+        return LastMessageByFriendLoader(self._db, self._viewer_id)
+
+    @cached_property
+    def pages(self) -> ChildPages:
+        """Pages of connection fields, batched across parents (resolvers/nested.py)."""
+        return ChildPages(self._db)
