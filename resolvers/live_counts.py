@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, exists, select
+from sqlalchemy import BindParameter, ColumnElement, Row, Select, bindparam, exists, select
 
 from resolvers.pagination import Page, PageRequest, Position, build_page, newest_first
 from storage.models import Comment, Favorite, Follow, User, Video, table_of
@@ -59,15 +59,20 @@ class CommentCounts:
     page: Page[int]
 
 
-def _follows(viewer_id: int, user_column: ColumnElement[int]) -> ColumnElement[bool]:
+Viewer = int | BindParameter[int]
+
+
+def _follows(viewer_id: Viewer, user_column: ColumnElement[int]) -> ColumnElement[bool]:
     return exists().where(follows.c.follower_id == viewer_id, follows.c.followee_id == user_column)
 
 
-def _likes(viewer_id: int) -> ColumnElement[bool]:
+def _likes(viewer_id: Viewer) -> ColumnElement[bool]:
     return exists().where(favorites.c.user_id == viewer_id, favorites.c.video_id == videos.c.id)
 
 
-def _with_viewer(statement: Select[Any], viewer_id: int | None, user_column: Any, likes: bool) -> Select[Any]:
+def _with_viewer(
+    statement: Select[Any], viewer_id: Viewer | None, user_column: Any, likes: bool
+) -> Select[Any]:
     """`statement` also telling whether the viewer follows `user_column` (and likes the video)."""
     if viewer_id is None:
         return statement
@@ -77,29 +82,45 @@ def _with_viewer(statement: Select[Any], viewer_id: int | None, user_column: Any
     return statement
 
 
-def _flags(rows: Sequence[Row[Any]], key: str, read: bool) -> list[bool] | None:
-    return [bool(row._mapping[key]) for row in rows] if read else None
+def _columns(rows: Sequence[Row[Any]]) -> dict[str, tuple[Any, ...]]:
+    """The rows column by column, by label (one pass: a list of 30 rows has 10 columns to hand out)."""
+    if not rows:
+        return {}
+    return dict(zip(rows[0]._fields, zip(*rows, strict=True), strict=True))
+
+
+def _ints(columns: dict[str, tuple[Any, ...]], key: str) -> list[int]:
+    return [int(value) for value in columns.get(key, ())]
+
+
+def _flags(columns: dict[str, tuple[Any, ...]], key: str, read: bool) -> list[bool] | None:
+    return [bool(value) for value in columns.get(key, ())] if read else None
 
 
 def _authors(rows: Sequence[Row[Any]], id_key: str, viewer_read: bool = False) -> UserCounts:
+    return _author_counts(_columns(rows), id_key, viewer_read)
+
+
+def _author_counts(columns: dict[str, tuple[Any, ...]], id_key: str, viewer_read: bool) -> UserCounts:
     return UserCounts(
-        ids=[int(row._mapping[id_key]) for row in rows],
-        follow_counts=[int(row.author_follow_count) for row in rows],
-        follower_counts=[int(row.author_follower_count) for row in rows],
-        total_favorited=[int(row.author_total_favorited) for row in rows],
-        work_counts=[int(row.author_work_count) for row in rows],
-        favorite_counts=[int(row.author_favorite_count) for row in rows],
-        viewer_follows=_flags(rows, "viewer_follows", viewer_read),
+        ids=_ints(columns, id_key),
+        follow_counts=_ints(columns, "author_follow_count"),
+        follower_counts=_ints(columns, "author_follower_count"),
+        total_favorited=_ints(columns, "author_total_favorited"),
+        work_counts=_ints(columns, "author_work_count"),
+        favorite_counts=_ints(columns, "author_favorite_count"),
+        viewer_follows=_flags(columns, "viewer_follows", viewer_read),
     )
 
 
 def _video_counts(rows: Sequence[Row[Any]], viewer_read: bool = False) -> VideoCounts:
+    columns = _columns(rows)
     return VideoCounts(
-        ids=[int(row.id) for row in rows],
-        favorite_counts=[int(row.favorite_count) for row in rows],
-        comment_counts=[int(row.comment_count) for row in rows],
-        authors=_authors(rows, "author_id", viewer_read),
-        viewer_liked=_flags(rows, "viewer_liked", viewer_read),
+        ids=_ints(columns, "id"),
+        favorite_counts=_ints(columns, "favorite_count"),
+        comment_counts=_ints(columns, "comment_count"),
+        authors=_author_counts(columns, "author_id", viewer_read),
+        viewer_liked=_flags(columns, "viewer_liked", viewer_read),
     )
 
 
@@ -108,20 +129,30 @@ _VIDEO_COUNTS = select(
 ).join_from(videos, users, users.c.id == videos.c.author_id)
 
 
+def _feed_page(viewer: bool) -> Select[Any]:
+    """A feed page's statement, built once: its values are parameters (`before`, `first`, `viewer`)."""
+    viewer_id = bindparam("viewer", type_=videos.c.author_id.type) if viewer else None
+    return (
+        _with_viewer(_VIDEO_COUNTS, viewer_id, videos.c.author_id, likes=True)
+        .where(videos.c.created_at < bindparam("before", type_=videos.c.created_at.type))
+        .order_by(videos.c.created_at.desc(), videos.c.id.desc())
+        .limit(bindparam("first", type_=videos.c.id.type))
+    )
+
+
+_FEED_PAGE = {False: _feed_page(viewer=False), True: _feed_page(viewer=True)}
+
+
 async def feed_counts(
     services: Services, first: int, before_ms: int | None, viewer_id: int | None
 ) -> VideoCounts:
     """The videos `feed(first, before)` answers, in its order (newest first, strictly older than
     `before_ms`, default now), with their counters and their authors'."""
     before = services.clock.now_ms() + 1 if before_ms is None else before_ms
-    statement = (
-        _with_viewer(_VIDEO_COUNTS, viewer_id, videos.c.author_id, likes=True)
-        .where(videos.c.created_at < before)
-        .order_by(videos.c.created_at.desc(), videos.c.id.desc())
-        .limit(first)
-    )
-    async with services.db.read() as session:
-        rows = (await session.execute(statement)).all()
+    parameters: dict[str, int] = {"before": before, "first": first}
+    if viewer_id is not None:
+        parameters["viewer"] = viewer_id
+    rows = await services.db.rows(_FEED_PAGE[viewer_id is not None], parameters)
     return _video_counts(rows, viewer_id is not None)
 
 

@@ -8,12 +8,12 @@ fails at once with "database is locked" instead of waiting for the busy timeout.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, event, text
+from sqlalchemy import Executable, Row, Table, event, text
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
@@ -128,6 +128,14 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session:
             yield session
+
+    async def rows(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None
+    ) -> Sequence[Row[Any]]:
+        """The rows of one Core read, on a pooled connection of its own: no ORM session to open and
+        close around it (about a fifth of a small read's cost)."""
+        async with self.engine.connect() as connection:
+            return (await connection.execute(statement, dict(parameters or {}))).all()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:

@@ -22,6 +22,18 @@ class Query:
     def maybe(self) -> list[bool | None]:
         return cast("list[bool | None]", VALUES["maybe"])
 
+    @strawberry.field
+    def flags(self) -> list[bool]:
+        return cast("list[bool]", VALUES.get("flags", []))
+
+    @strawberry.field
+    def names(self) -> list[str]:
+        return cast("list[str]", VALUES.get("names", []))
+
+    @strawberry.field
+    def ids(self) -> list[strawberry.ID]:
+        return cast("list[strawberry.ID]", VALUES.get("ids", []))
+
 
 fast = strawberry.Schema(query=Query, execution_context_class=Executor)
 plain = strawberry.Schema(query=Query)
@@ -36,11 +48,15 @@ plain = strawberry.Schema(query=Query)
         {"numbers": [1, "x"], "maybe": [False]},
         {"numbers": [2**40], "maybe": [True]},
         {"numbers": (1, 2), "maybe": [True]},
+        # Values that are already what each scalar outputs, and ones that are not (coerced or refused).
+        {"numbers": [2**31 - 1, -(2**31)], "maybe": [], "flags": [True, False], "names": ["a"], "ids": ["1"]},
+        {"numbers": [2**31], "maybe": [], "flags": [1, 0], "names": [1, True], "ids": [1, 2.0]},
+        {"numbers": [True, 2.0, "7"], "maybe": [], "flags": [None], "names": [None], "ids": [None]},
     ],
 )
 async def test_the_same_data_and_errors_as_graphql_core(values: dict[str, Any]) -> None:
     VALUES.update(values)
-    query = "{ numbers maybe }"
+    query = "{ numbers maybe flags names ids }"
     ours, theirs = await fast.execute(query), await plain.execute(query)
     assert ours.data == theirs.data
     assert [(e.message, e.path) for e in ours.errors or []] == [
