@@ -161,8 +161,7 @@ async def video_counts(services: Services, ids: Sequence[int], viewer_id: int | 
     if not ids:
         return _video_counts([], viewer_id is not None)
     statement = _with_viewer(_VIDEO_COUNTS, viewer_id, videos.c.author_id, likes=True)
-    async with services.db.read() as session:
-        rows = (await session.execute(statement.where(videos.c.id.in_(set(ids))))).all()
+    rows = await services.db.rows(statement.where(videos.c.id.in_(set(ids))))
     by_id = {int(row.id): row for row in rows}
     return _video_counts([by_id[video_id] for video_id in ids if video_id in by_id], viewer_id is not None)
 
@@ -174,8 +173,7 @@ async def user_counts(services: Services, ids: Sequence[int], viewer_id: int | N
     statement = _with_viewer(
         select(users.c.id.label("user_id"), *AUTHOR_COUNTS), viewer_id, users.c.id, likes=False
     )
-    async with services.db.read() as session:
-        rows = (await session.execute(statement.where(users.c.id.in_(set(ids))))).all()
+    rows = await services.db.rows(statement.where(users.c.id.in_(set(ids))))
     by_id = {int(row.user_id): row for row in rows}
     found = [by_id[user_id] for user_id in ids if user_id in by_id]
     return _authors(found, "user_id", viewer_id is not None)
@@ -192,8 +190,7 @@ async def comment_counts(
     statement = newest_first(
         statement.where(comments.c.video_id == video_id), comments.c.created_at, comments.c.id, request
     )
-    async with services.db.read() as session:
-        rows = (await session.execute(statement)).all()
+    rows = await services.db.rows(statement)
     page = build_page(rows, request, lambda row: Position(int(row.created_at), int(row.id)))
     shown = [row for _, row in page.items]
     return CommentCounts(

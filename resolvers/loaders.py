@@ -89,9 +89,8 @@ class ViewerSetLoader(RequestLoader[bool]):
     async def fetch(self, keys: list[int]) -> list[bool]:
         if self.viewer_id is None:
             return [False] * len(keys)
-        async with self.db.read() as session:
-            values = {VIEWER: self.viewer_id, KEYS: keys}
-            found = set((await session.execute(self.statement, values)).scalars())
+        rows = await self.db.rows(self.statement, {VIEWER: self.viewer_id, KEYS: keys})
+        found = {row[0] for row in rows}
         return [key in found for key in keys]
 
 
