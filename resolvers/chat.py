@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,15 +16,16 @@ from resolvers.rate_limits import Action, Client
 from resolvers.validation import check_text
 from storage.db import insert_row
 from storage.fanout import Notice
-from storage.models import Message, User, table_of
+from storage.models import Message, MessageFields, User, table_of
 from storage.services import Services
 
 # Built once: a chat poll runs these every second per open chat, and building them cost more than
 # running them.
 _USER_EXISTS = select(col(User.id)).where(col(User.id) == bindparam("user_id"))
-# "Newer than nothing" is newer than -1: message times are epoch milliseconds.
+# "Newer than nothing" is newer than -1: message times are epoch milliseconds. Its rows carry the
+# message's columns by name, as a `Message` does.
 _CONVERSATION = (
-    select(Message)
+    select(*table_of(Message).c)
     .where(
         col(Message.pair_low) == bindparam("low"),
         col(Message.pair_high) == bindparam("high"),
@@ -36,7 +38,7 @@ _CONVERSATION = (
 
 async def conversation(
     services: Services, viewer_id: int, other_id: int, after_ms: int | None, first: int
-) -> Sequence[Message]:
+) -> Sequence[MessageFields]:
     """Both directions, oldest first, strictly newer than `after_ms`; NOT_FOUND when there is no such
     user (asked only when there are no messages: the foreign keys say a message's users exist)."""
     values = {
@@ -45,11 +47,12 @@ async def conversation(
         "after": -1 if after_ms is None else after_ms,
         "first": first,
     }
-    async with services.db.read() as session:
-        rows = (await session.execute(_CONVERSATION, values)).scalars().all()
-        if not rows and (await session.execute(_USER_EXISTS, {"user_id": other_id})).first() is None:
+    async with services.db.reading() as connection:
+        rows = (await connection.execute(_CONVERSATION, values)).all()
+        if not rows and (await connection.execute(_USER_EXISTS, {"user_id": other_id})).first() is None:
             raise not_found("No such user")
-        return rows
+        # The rows carry the messages table's columns by name.
+        return cast("Sequence[MessageFields]", rows)
 
 
 async def send_message(

@@ -30,7 +30,7 @@ from schema.pagination import Connection, connection, page_info
 from schema.users import User
 from schema.videos import Video
 from storage.models import Comment as CommentRow
-from storage.models import Message as MessageRow
+from storage.models import MessageFields
 from storage.models import User as UserRow
 from storage.models import Video as VideoRow
 
@@ -123,7 +123,7 @@ def comment_from_row(row: CommentRow, author: User | None = None) -> Comment:
     )
 
 
-def message_from_row(row: MessageRow) -> Message:
+def message_from_row(row: MessageFields) -> Message:
     return Message(
         id=strawberry.ID(str(row.id)),
         content=row.content,

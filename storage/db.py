@@ -18,7 +18,13 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from core import metrics, telemetry
@@ -129,12 +135,16 @@ class Database:
         async with self._sessions() as session:
             yield session
 
+    def reading(self) -> AsyncConnection:
+        """A pooled connection for Core reads (`async with`): no ORM session to open and close around
+        them, about a fifth of a small read's cost. Rows come back as rows, not model objects."""
+        return self.engine.connect()
+
     async def rows(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
     ) -> Sequence[Row[Any]]:
-        """The rows of one Core read, on a pooled connection of its own: no ORM session to open and
-        close around it (about a fifth of a small read's cost)."""
-        async with self.engine.connect() as connection:
+        """The rows of one Core read, on a connection of its own."""
+        async with self.reading() as connection:
             return (await connection.execute(statement, dict(parameters or {}))).all()
 
     @asynccontextmanager

@@ -8,7 +8,7 @@ that cause them.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Protocol, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -141,6 +141,22 @@ class Follow(SQLModel, table=True):
     follower_id: int = Field(sa_column=_ref("users.id", primary_key=True))
     followee_id: int = Field(sa_column=_ref("users.id", primary_key=True))
     created_at: int = Field(default_factory=now_ms, sa_column=_created_at())
+
+
+class MessageFields(Protocol):
+    """What reading a message needs: a `Message`, or a row of the messages table's columns (reads that
+    skip the ORM session return those)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def sender_id(self) -> int: ...
+    @property
+    def recipient_id(self) -> int: ...
+    @property
+    def content(self) -> str: ...
+    @property
+    def created_at(self) -> int: ...
 
 
 class Message(SQLModel, table=True):
