@@ -12,9 +12,11 @@ scrape marks any worker whose process is gone.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -68,6 +70,14 @@ FFMPEG_RUNNING = Gauge("douyin_ffmpeg_jobs_running", "ffmpeg processes running."
 SUBSCRIPTIONS_OPEN = Gauge(
     "douyin_graphql_subscriptions_open", "GraphQL subscriptions open.", multiprocess_mode="livesum"
 )
+
+
+# Label values come from allow-lists, so the children are few; a request asks for four of them.
+@functools.lru_cache(maxsize=4096)
+def child(metric: Counter | Histogram, *label_values: str) -> Any:
+    """`metric.labels(*label_values)`, looked up once: prometheus_client checks and locks on each call."""
+    return metric.labels(*label_values)
+
 
 _operations: set[str] = set()
 _routes: set[str] = set()

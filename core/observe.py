@@ -123,8 +123,8 @@ class RequestObserver:
         route = metrics.route_label(str(scope.get("path") or ""))
         method = str(scope.get("method") or "")
         outcome = _outcome(state, status)
-        metrics.HTTP_REQUESTS.labels(route, method, str(status), outcome).inc()
-        metrics.HTTP_DURATION.labels(route).observe(seconds)
+        metrics.child(metrics.HTTP_REQUESTS, route, method, str(status), outcome).inc()
+        metrics.child(metrics.HTTP_DURATION, route).observe(seconds)
         if not log.isEnabledFor(logging.INFO):
             return
         duration_ms = round(seconds * 1000, 2)

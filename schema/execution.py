@@ -33,15 +33,16 @@ INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
 def _ints(items: list[Any]) -> bool:
-    return all(type(item) is int and INT_MIN <= item <= INT_MAX for item in items)
+    # Type by type in C, then the range: a generator over the items costs three times as much.
+    return not items or (set(map(type, items)) == {int} and min(items) >= INT_MIN and max(items) <= INT_MAX)
 
 
 def _bools(items: list[Any]) -> bool:
-    return all(type(item) is bool for item in items)
+    return set(map(type, items)) <= {bool}
 
 
 def _strs(items: list[Any]) -> bool:
-    return all(type(item) is str for item in items)
+    return set(map(type, items)) <= {str}
 
 
 # For each built-in scalar: whether a list holds only values that it would output unchanged.

@@ -60,8 +60,8 @@ def record_operation(
     seconds: float,
 ) -> None:
     label = metrics.operation_label(operation_name)
-    metrics.OPERATIONS.labels(label, operation_type, outcome).inc()
-    metrics.OPERATION_DURATION.labels(label).observe(seconds)
+    metrics.child(metrics.OPERATIONS, label, operation_type, outcome).inc()
+    metrics.child(metrics.OPERATION_DURATION, label).observe(seconds)
     if state is not None:
         # A route running several operations is logged under its first, the one it is named after.
         state.setdefault("operation", label)
