@@ -155,6 +155,29 @@ class LocalObjectStore:
         return None
 
 
+def _client(
+    settings: Settings,
+    endpoint: str,
+    secure: bool,
+    *,
+    read_timeout: float,
+    retries: urllib3.Retry,
+    connections: int,
+) -> Minio:
+    return Minio(
+        endpoint,
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key,
+        secure=secure,
+        region=settings.s3_region,
+        http_client=urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=settings.s3_connect_timeout_seconds, read=read_timeout),
+            retries=retries,
+            maxsize=connections,
+        ),
+    )
+
+
 class S3ObjectStore:
     name = "s3"
 
@@ -167,39 +190,27 @@ class S3ObjectStore:
             endpoint = parts.netloc
         self.bucket = settings.s3_bucket
         self.presign_seconds = settings.s3_presign_seconds
-        self.client = Minio(
+        # Fail fast when the endpoint is down or frozen: the SDK's defaults hold a call for minutes.
+        # The read timeout bounds each wait for the server (not a whole upload).
+        self.client = _client(
+            settings,
             endpoint,
-            access_key=settings.s3_access_key,
-            secret_key=settings.s3_secret_key,
-            secure=secure,
-            region=settings.s3_region,
-            # Fail fast when the endpoint is down or frozen: the SDK's defaults hold a call for minutes.
-            # The read timeout bounds each wait for the server (not a whole upload).
-            http_client=urllib3.PoolManager(
-                timeout=urllib3.Timeout(
-                    connect=settings.s3_connect_timeout_seconds, read=settings.s3_read_timeout_seconds
-                ),
-                retries=urllib3.Retry(
-                    total=settings.s3_retries, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
-                ),
-                maxsize=settings.object_store_threads,
+            secure,
+            read_timeout=settings.s3_read_timeout_seconds,
+            retries=urllib3.Retry(
+                total=settings.s3_retries, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
             ),
+            connections=settings.object_store_threads,
         )
         # Readiness asks one cheap question and must not hold a thread for long: no retries, and the
         # connect timeout as its read timeout too.
-        self.probe_client = Minio(
+        self.probe_client = _client(
+            settings,
             endpoint,
-            access_key=settings.s3_access_key,
-            secret_key=settings.s3_secret_key,
-            secure=secure,
-            region=settings.s3_region,
-            http_client=urllib3.PoolManager(
-                timeout=urllib3.Timeout(
-                    connect=settings.s3_connect_timeout_seconds, read=settings.s3_connect_timeout_seconds
-                ),
-                retries=urllib3.Retry(total=0),
-                maxsize=1,
-            ),
+            secure,
+            read_timeout=settings.s3_connect_timeout_seconds,
+            retries=urllib3.Retry(total=0),
+            connections=1,
         )
         scheme = "https" if secure else "http"
         self.public_url = (settings.s3_public_url or f"{scheme}://{endpoint}/{self.bucket}").rstrip("/")
