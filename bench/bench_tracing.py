@@ -7,7 +7,11 @@ machine slows all three alike (the figures that matter are the ratios within one
 - on: tracing with 100% sampling (`always_on`), exported over OTLP/HTTP in batches to a receiver on
   loopback (spans are really serialized and sent);
 - compiled out: the app built without the observation (`create_app(..., observed=False)`: no tracing
-  middleware, no request metrics or line, operations run without their span and metrics hooks).
+  middleware, no request metrics or line, operations run without their span and metrics hooks);
+- SDK alone: no request at all, only the spans one request makes (captured from a real one: names,
+  kinds, nesting and attributes) made again through the same provider, processor and exporter. Its CPU
+  over compiled out's is what the OpenTelemetry SDK by itself costs such a request: a floor that no
+  change to the app's own code can go below.
 
 Fairness: the three builds serve the same data (one SQLite file) from one process, each with services
 of its own; each round runs them back to back (rotating which goes first), and each mode's CPU
@@ -36,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from starlette.applications import Starlette
 
 from app import create_app
@@ -56,7 +62,7 @@ ROUNDS = 30
 # a busy server does, rather than for a flush of a fraction of one.
 REQUESTS_PER_ROUND = 128
 WARM_UP = 30
-MODES = ("off", "on", "compiled out")
+MODES = ("off", "on", "compiled out", "SDK alone")
 ON_LIMIT, OFF_LIMIT = 0.10, 0.02
 
 
@@ -95,6 +101,73 @@ def _use(mode: Mode) -> None:
         telemetry.install(mode.provider)  # type: ignore[arg-type]
     else:
         telemetry.uninstall()
+
+
+class _Capture(SpanProcessor):
+    """Keeps the spans that end while `capturing` is set (one request's, to replay)."""
+
+    def __init__(self) -> None:
+        self.capturing = False
+        self.spans: list[ReadableSpan] = []
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self.capturing:
+            self.spans.append(span)
+
+
+@dataclass
+class _Shape:
+    """A captured span to make again: what it was called and carried, and its children."""
+
+    name: str
+    kind: trace.SpanKind
+    attributes: dict[str, object]
+    children: list[_Shape]
+
+
+def _shapes(spans: list[ReadableSpan]) -> list[_Shape]:
+    """The captured spans as trees, roots first, children in the order they started."""
+    by_id = {span.context.span_id: span for span in spans if span.context is not None}
+    made = {
+        span_id: _Shape(span.name, span.kind, dict(span.attributes or {}), [])
+        for span_id, span in by_id.items()
+    }
+    roots: list[_Shape] = []
+    for span_id, span in sorted(by_id.items(), key=lambda item: item[1].start_time or 0):
+        parent = span.parent.span_id if span.parent is not None else None
+        (made[parent].children if parent in made else roots).append(made[span_id])
+    return roots
+
+
+def _replay(tracer: trace.Tracer, shape: _Shape) -> None:
+    """`shape` made as the app makes it: a span with children is made current, a leaf is not."""
+    if shape.children:
+        with tracer.start_as_current_span(shape.name, kind=shape.kind, attributes=shape.attributes):  # type: ignore[arg-type]
+            for child in shape.children:
+                _replay(tracer, child)
+    else:
+        tracer.start_span(shape.name, kind=shape.kind, attributes=shape.attributes).end()  # type: ignore[arg-type]
+
+
+async def _sdk_round(provider: TracerProvider, shapes: list[_Shape], count: int) -> tuple[float, float]:
+    """Per request: `count` requests' spans made and exported, and nothing else."""
+    tracer = provider.get_tracer("douyin")
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for _ in range(count):
+        for shape in shapes:
+            _replay(tracer, shape)
+    await asyncio.to_thread(provider.force_flush)
+    return (time.perf_counter() - started) / count, (time.process_time() - cpu_started) / count
+
+
+async def _capture(mode: Mode, capture: _Capture, token: str) -> list[_Shape]:
+    """The spans one signed-in feed request makes, as shapes."""
+    capture.capturing = True
+    try:
+        await _round(mode, token, 1)
+    finally:
+        capture.capturing = False
+    return _shapes(capture.spans)
 
 
 async def _round(mode: Mode, token: str, count: int) -> tuple[float, float]:
@@ -145,6 +218,7 @@ async def _open_modes(settings: Settings, receiver_url: str) -> list[Mode]:
         service_name="douyin-bench", exporter="otlp", endpoint=receiver_url, sampler="always_on"
     )
     provider = telemetry.configure(config)  # installed now, so the engine opened next is instrumented
+    assert provider is not None
     traced = Services.open(settings)
     on = Mode("on", create_app(services=traced), traced, provider)
     telemetry.uninstall()
@@ -156,16 +230,28 @@ async def run() -> dict[str, float]:
         settings = _settings(Path(directory))
         await asyncio.to_thread(migrate, settings)
         modes = await _open_modes(settings, receiver)
+        on = modes[1]
+        provider: TracerProvider = on.provider  # type: ignore[assignment]
+        capture = _Capture()
+        provider.add_span_processor(capture)
         try:
             viewer = await _fill(modes[0].services)
             for mode in modes:
                 await _round(mode, viewer.token, WARM_UP)
+            shapes = await _capture(on, capture, viewer.token)
+            await _sdk_round(provider, shapes, WARM_UP)
             gc.collect()
             gc.freeze()
-            timings: dict[str, list[tuple[float, float]]] = {mode.name: [] for mode in modes}
+            timings: dict[str, list[tuple[float, float]]] = {name: [] for name in MODES}
             for index in range(ROUNDS):
-                for mode in modes[index % 3 :] + modes[: index % 3]:  # a different order each round
-                    timings[mode.name].append(await _round(mode, viewer.token, REQUESTS_PER_ROUND))
+                order: list[Mode | None] = [*modes, None]  # None: the SDK alone
+                for each in order[index % 4 :] + order[: index % 4]:  # a different order each round
+                    if each is None:
+                        telemetry.uninstall()
+                        measured = await _sdk_round(provider, shapes, REQUESTS_PER_ROUND)
+                        timings["SDK alone"].append(measured)
+                    else:
+                        timings[each.name].append(await _round(each, viewer.token, REQUESTS_PER_ROUND))
         finally:
             gc.unfreeze()
             telemetry.uninstall()
@@ -175,7 +261,7 @@ async def run() -> dict[str, float]:
             for mode in modes:
                 await mode.services.close()
         spans, batches = _received(receiver)
-    _print(timings, spans, batches)
+    _print(timings, spans, batches, shapes)
     return {name: statistics.median(cpu for _, cpu in values) for name, values in timings.items()}
 
 
@@ -185,7 +271,13 @@ def _ratios(timings: dict[str, list[tuple[float, float]]], name: str) -> list[fl
     return [cpu / base_cpu for (_, cpu), (_, base_cpu) in pairs]
 
 
-def _print(timings: dict[str, list[tuple[float, float]]], spans: int, batches: int) -> None:
+def _count(shapes: list[_Shape]) -> int:
+    return sum(1 + _count(shape.children) for shape in shapes)
+
+
+def _print(
+    timings: dict[str, list[tuple[float, float]]], spans: int, batches: int, shapes: list[_Shape]
+) -> None:
     print("\nTracing overhead: signed-in REST feed (30 videos), in-process, SQLite")
     print(f"{ROUNDS} rounds of {REQUESTS_PER_ROUND} sequential requests per mode, the modes back to back")
     print("in each round (rotating order), start-up heap frozen. CPU is this process's, all threads (the")
@@ -206,7 +298,17 @@ def _print(timings: dict[str, list[tuple[float, float]]], spans: int, batches: i
             verdict = "ok" if ratio - 1 <= limit else "OVER"
             verdicts.append(f"overhead {name}: {ratio - 1:+.1%} (limit {limit:.0%}: {verdict})")
     print(f"spans received by the OTLP receiver: {spans} in {batches} batches")
+    names = ", ".join(f"{shape.name!r}" for shape in _walk(shapes))
+    print(f"a request's spans (replayed by 'SDK alone'): {_count(shapes)}: {names}")
+    floor = statistics.median(_ratios(timings, "SDK alone"))
+    print(f"the SDK by itself, for those spans: {floor:.1%} of the compiled-out request's CPU")
     print("\n".join(verdicts))
+
+
+def _walk(shapes: list[_Shape]) -> Iterator[_Shape]:
+    for shape in shapes:
+        yield shape
+        yield from _walk(shape.children)
 
 
 def main() -> None:
