@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     # Seconds a read statement may run before the database aborts it (TIMEOUT); 0: no limit.
     db_statement_timeout_seconds: float = Field(default=5.0, ge=0)
     db_echo: bool = False
+    # SQLite: small Core reads on the event loop's own read-only connection (storage/inline_reads.py).
+    db_inline_reads: bool = True
 
     # Cache: Redis when REDIS_URL is set, else in-process.
     redis_url: str = ""

@@ -17,12 +17,12 @@ and VmRSS now and when the 10,000th and 20,000th request finished.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
 
 import orjson
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Engine, event
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 RSS_MARKS = (10_000, 20_000)
@@ -43,12 +43,13 @@ def rss_kib(pid: int | str = "self") -> int:
 
 
 class Counted:
-    def __init__(self, app: ASGIApp, engine: AsyncEngine) -> None:
+    def __init__(self, app: ASGIApp, engines: Sequence[Engine]) -> None:
         self.app = app
         self.total = 0
         self.rss_at: dict[int, int] = {}
         self.routes: dict[str, list[int]] = {}
-        event.listen(engine.sync_engine, "before_cursor_execute", self._on_statement)
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", self._on_statement)
 
     @staticmethod
     def _on_statement(*args: Any) -> None:
@@ -106,7 +107,7 @@ def project_app() -> ASGIApp:
     application = create_app()
     if not _counting():
         return application
-    return Counted(application, application.state.services.db.engine)
+    return Counted(application, application.state.services.db.sync_engines)
 
 
 def handwritten_app() -> ASGIApp:
@@ -115,4 +116,4 @@ def handwritten_app() -> ASGIApp:
     application = create_app()
     if not _counting():
         return application
-    return Counted(application, application.state.engine)
+    return Counted(application, [application.state.engine.sync_engine])

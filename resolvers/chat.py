@@ -47,12 +47,11 @@ async def conversation(
         "after": -1 if after_ms is None else after_ms,
         "first": first,
     }
-    async with services.db.reading() as connection:
-        rows = (await connection.execute(_CONVERSATION, values)).all()
-        if not rows and (await connection.execute(_USER_EXISTS, {"user_id": other_id})).first() is None:
-            raise not_found("No such user")
-        # The rows carry the messages table's columns by name.
-        return cast("Sequence[MessageFields]", rows)
+    rows = await services.db.rows(_CONVERSATION, values)
+    if not rows and not await services.db.rows(_USER_EXISTS, {"user_id": other_id}):
+        raise not_found("No such user")
+    # The rows carry the messages table's columns by name.
+    return cast("Sequence[MessageFields]", rows)
 
 
 async def send_message(

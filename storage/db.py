@@ -16,10 +16,9 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Executable, Row, Table, event, text
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -29,6 +28,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from core import metrics, telemetry
 from settings import Settings
+from storage.inline_reads import InlineReader, inline_url
 from storage.timeouts import limit_statement_time
 
 T = TypeVar("T")
@@ -100,9 +100,9 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
     return engine
 
 
-def _observe(engine: AsyncEngine) -> None:
+def _observe(engine: AsyncEngine, inline: InlineReader | None) -> None:
     """Connections in use feed a gauge; statements become spans when tracing is on (the SQLAlchemy
-    instrumentation attached to this engine alone, never the global `instrument()`)."""
+    instrumentation attached to these engines alone, never the global `instrument()`)."""
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "checkout")
@@ -116,35 +116,50 @@ def _observe(engine: AsyncEngine) -> None:
     if telemetry.STATE.enabled:
         from storage.sql_spans import trace_engine
 
-        trace_engine(telemetry.tracer_for("opentelemetry.instrumentation.sqlalchemy"), sync_engine)
+        tracer = telemetry.tracer_for("opentelemetry.instrumentation.sqlalchemy")
+        trace_engine(tracer, sync_engine)
+        if inline is not None:
+            trace_engine(tracer, inline.engine)
 
 
 class Database:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, inline: InlineReader | None = None) -> None:
         self.engine = engine
-        _observe(engine)
+        self._inline = inline
+        _observe(engine, inline)
         self.dialect = engine.dialect.name
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        return cls(create_engine(settings.effective_database_url, settings))
+        url = settings.effective_database_url
+        engine = create_engine(url, settings)
+        sync_url = inline_url(url) if settings.db_inline_reads else None
+        inline = None if sync_url is None else InlineReader(sync_url, echo=settings.db_echo)
+        return cls(engine, inline)
+
+    @property
+    def sync_engines(self) -> tuple[Engine, ...]:
+        """Every engine statements go through (for listeners that must see all of them)."""
+        inline = () if self._inline is None else (self._inline.engine,)
+        return (self.engine.sync_engine, *inline)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session:
             yield session
 
-    def reading(self) -> AsyncConnection:
-        """A pooled connection for Core reads (`async with`): no ORM session to open and close around
-        them, about a fifth of a small read's cost. Rows come back as rows, not model objects."""
-        return self.engine.connect()
-
     async def rows(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
     ) -> Sequence[Row[Any]]:
-        """The rows of one Core read, on a connection of its own."""
-        async with self.reading() as connection:
+        """The rows of one small Core read. On SQLite it runs inline (storage/inline_reads.py) unless it
+        runs long; else on a pooled connection of its own, with no ORM session to open and close around
+        it (about a fifth of a small read's cost). Rows come back as rows, not model objects."""
+        if self._inline is not None:
+            found = self._inline.rows(statement, parameters)
+            if found is not None:
+                return found
+        async with self.engine.connect() as connection:
             return (await connection.execute(statement, dict(parameters or {}))).all()
 
     @asynccontextmanager
@@ -174,6 +189,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._inline is not None:
+            self._inline.dispose()
 
 
 def is_retryable_conflict(error: BaseException) -> bool:

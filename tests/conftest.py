@@ -204,17 +204,19 @@ class StatementCounter:
 def sql_counter(services: Services) -> Iterator[StatementCounter]:
     """Counts SQL statements sent by `services` (the query-count tests)."""
     counter = StatementCounter()
-    engine = services.db.engine.sync_engine
+    engines = services.db.sync_engines
 
     def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not statement.lstrip().upper().startswith(("BEGIN", "PRAGMA", "SAVEPOINT", "RELEASE")):
             counter.statements.append(statement)
 
-    event.listen(engine, "before_cursor_execute", _count)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", _count)
     try:
         yield counter
     finally:
-        event.remove(engine, "before_cursor_execute", _count)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", _count)
 
 
 @dataclass
