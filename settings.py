@@ -60,8 +60,10 @@ class Settings(BaseSettings):
     # Seconds a read statement may run before the database aborts it (TIMEOUT); 0: no limit.
     db_statement_timeout_seconds: float = Field(default=5.0, ge=0)
     db_echo: bool = False
-    # SQLite: small Core reads on the event loop's own read-only connection (storage/inline_reads.py).
+    # SQLite: small Core reads on the event loop's own read-only connection (storage/inline_reads.py),
+    # and write transactions run on the loop's thread from BEGIN to COMMIT (storage/inline_writes.py).
     db_inline_reads: bool = True
+    db_inline_writes: bool = True
 
     # Cache: Redis when REDIS_URL is set, else in-process.
     redis_url: str = ""

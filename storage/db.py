@@ -24,11 +24,18 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
 
 from core import metrics, telemetry
 from settings import Settings
 from storage.inline_reads import InlineReader, inline_url
+from storage.inline_writes import inline_creator
 from storage.timeouts import limit_statement_time
 
 T = TypeVar("T")
@@ -40,7 +47,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _IMMEDIATE = "sqlite_begin_immediate"
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver so that BEGIN is ours to emit (SQLAlchemy's recipe).
@@ -49,7 +56,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -58,6 +65,30 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # reads one consistent snapshot, and skipping BEGIN saves a round trip to the driver thread.
         if connection.get_execution_options().get(_IMMEDIATE, False):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_write_engine(url: str, settings: Settings) -> AsyncEngine | None:
+    """SQLite: the engine write transactions run on, inline (storage/inline_writes.py); None where writes
+    share the one engine (MariaDB/MySQL, an in-memory database, or DB_INLINE_WRITES=false)."""
+    sync_url = inline_url(url)
+    if sync_url is None or not settings.db_inline_writes:
+        return None
+    path = make_url(sync_url).database or ""
+    engine = create_async_engine(
+        url,
+        echo=settings.db_echo,
+        hide_parameters=HIDE_PARAMETERS,
+        async_creator=inline_creator(path),
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
+    _configure_sqlite(engine, busy_timeout_ms=0)  # the loop never sleeps on a lock: write() backs off
+    limit_statement_time(engine, settings.db_statement_timeout_seconds)
+    return engine
+
+
+def is_locked(error: BaseException) -> bool:
+    """SQLite answered that another connection holds the write lock."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
 
 
 # Statement parameters hold password hashes and message content: DB_ECHO and the messages of database
@@ -100,35 +131,44 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
     return engine
 
 
-def _observe(engine: AsyncEngine, inline: InlineReader | None) -> None:
+def _observe(pooled: Sequence[Engine], inline: InlineReader | None) -> None:
     """Connections in use feed a gauge; statements become spans when tracing is on (the SQLAlchemy
     instrumentation attached to these engines alone, never the global `instrument()`)."""
-    sync_engine = engine.sync_engine
-
-    @event.listens_for(sync_engine, "checkout")
-    def _checked_out(*_args: Any) -> None:
-        metrics.DB_POOL_IN_USE.inc()
-
-    @event.listens_for(sync_engine, "checkin")
-    def _checked_in(*_args: Any) -> None:
-        metrics.DB_POOL_IN_USE.dec()
-
+    for sync_engine in pooled:
+        event.listen(sync_engine, "checkout", _checked_out)
+        event.listen(sync_engine, "checkin", _checked_in)
     if telemetry.STATE.enabled:
         from storage.sql_spans import trace_engine
 
         tracer = telemetry.tracer_for("opentelemetry.instrumentation.sqlalchemy")
-        trace_engine(tracer, sync_engine)
+        for sync_engine in pooled:
+            trace_engine(tracer, sync_engine)
         if inline is not None:
             trace_engine(tracer, inline.engine)
 
 
+def _checked_out(*_args: Any) -> None:
+    metrics.DB_POOL_IN_USE.inc()
+
+
+def _checked_in(*_args: Any) -> None:
+    metrics.DB_POOL_IN_USE.dec()
+
+
 class Database:
-    def __init__(self, engine: AsyncEngine, inline: InlineReader | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, inline: InlineReader | None = None, writes: AsyncEngine | None = None
+    ) -> None:
         self.engine = engine
         self._inline = inline
-        _observe(engine, inline)
+        self._write_engine = writes
+        pooled = (engine.sync_engine,) + (() if writes is None else (writes.sync_engine,))
+        _observe(pooled, inline)
         self.dialect = engine.dialect.name
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._write_sessions = (
+            None if writes is None else async_sessionmaker(writes, expire_on_commit=False, autoflush=False)
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -136,13 +176,14 @@ class Database:
         engine = create_engine(url, settings)
         sync_url = inline_url(url) if settings.db_inline_reads else None
         inline = None if sync_url is None else InlineReader(sync_url, echo=settings.db_echo)
-        return cls(engine, inline)
+        return cls(engine, inline, create_write_engine(url, settings))
 
     @property
     def sync_engines(self) -> tuple[Engine, ...]:
         """Every engine statements go through (for listeners that must see all of them)."""
         inline = () if self._inline is None else (self._inline.engine,)
-        return (self.engine.sync_engine, *inline)
+        writes = () if self._write_engine is None else (self._write_engine.sync_engine,)
+        return (self.engine.sync_engine, *writes, *inline)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -164,10 +205,42 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session, session.begin():
-            if self.dialect == "sqlite":
-                await session.connection(execution_options=cast(Any, {_IMMEDIATE: True}))
+        if self._write_sessions is None:
+            async with self._sessions() as session, session.begin():
+                if self.dialect == "sqlite":
+                    await session.connection(execution_options=cast(Any, {_IMMEDIATE: True}))
+                yield session
+            return
+        session = await self._locked_session()
+        try:
             yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        finally:
+            await session.close()
+
+    async def _locked_session(self) -> AsyncSession:
+        """SQLite: a session holding the write lock (BEGIN IMMEDIATE), taken with short asynchronous
+        back-offs while another connection holds it, for up to the busy timeout: the inline connection
+        itself never waits."""
+        assert self._write_sessions is not None
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(is_locked),
+            stop=stop_after_delay(SQLITE_BUSY_TIMEOUT_MS / 1000),
+            wait=wait_random_exponential(multiplier=0.001, max=0.05),
+            reraise=True,
+        ):
+            with attempt:
+                session = self._write_sessions()
+                try:
+                    await session.connection(execution_options=cast(Any, {_IMMEDIATE: True}))
+                except BaseException:
+                    await session.close()
+                    raise
+                return session
+        raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def run_write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `work` in one write transaction, restarting it when the database resolved a deadlock
@@ -189,6 +262,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._write_engine is not None:
+            await self._write_engine.dispose()
         if self._inline is not None:
             self._inline.dispose()
 

@@ -51,7 +51,8 @@ async def _database(tmp_path: Path, **overrides: object) -> AsyncIterator[tuple[
 
 def _inline_statements(db: Database) -> list[str]:
     seen: list[str] = []
-    event.listen(db.sync_engines[1], "before_cursor_execute", lambda *args: seen.append(str(args[2])))
+    inline = db.sync_engines[-1]  # the inline reader's comes last
+    event.listen(inline, "before_cursor_execute", lambda *args: seen.append(str(args[2])))
     return seen
 
 
@@ -115,7 +116,7 @@ async def test_a_long_read_is_cut_off_inline_and_answered_by_the_async_engine(tm
 
 async def test_a_read_that_would_wait_for_a_lock_is_handed_to_the_async_engine(tmp_path: Path) -> None:
     async with _database(tmp_path) as (db, path):
-        await db.engine.dispose()  # an exclusive lock needs every other connection closed
+        await db.dispose()  # an exclusive lock needs every other connection closed
         holder = sqlite3.connect(path, isolation_level=None)
         holder.execute("PRAGMA locking_mode=EXCLUSIVE")
         holder.execute("BEGIN EXCLUSIVE")
@@ -136,5 +137,9 @@ async def test_a_read_that_would_wait_for_a_lock_is_handed_to_the_async_engine(t
 
 async def test_inline_reads_can_be_turned_off(tmp_path: Path) -> None:
     async with _database(tmp_path, db_inline_reads=False) as (db, _path):
-        assert len(db.sync_engines) == 1
+        pooled: list[str] = []
+        event.listen(
+            db.engine.sync_engine, "before_cursor_execute", lambda *args: pooled.append(str(args[2]))
+        )
         assert (await db.rows(SIGNATURE, {"id": 1}))[0].signature == "first"
+    assert len(pooled) == 1
