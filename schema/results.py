@@ -8,6 +8,7 @@ the base URL the media URLs are built on, and the object's id; a null (no such o
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from graphql import (
@@ -108,17 +109,63 @@ async def run_kept_items(
     operation, the base URL and the id; nulls are not kept."""
     _checked_unchanging(document, operation_name)
     context = session.context
-    results = context.services.results
     prefix = f"{document.digest}:{operation_name}:{context.base_url}:"
-    items = await results.get_many([prefix + item_id for item_id in ids])
+    items = await context.services.results.get_many([prefix + item_id for item_id in ids])
     missing = [item_id for item_id, item in zip(ids, items, strict=True) if item is None]
     if not missing:
         return items
-    wanted = list(dict.fromkeys(missing))
-    found = dict(
-        zip(wanted, (await session.run(document, operation_name, {"ids": wanted}))[field], strict=True)
-    )
-    for item_id, item in found.items():
-        if item is not None and not _has_null(item):
-            await results.put(prefix + item_id, item)
+    found = await _fill(session, document, operation_name, field, prefix, list(dict.fromkeys(missing)))
     return [found[item_id] if item is None else item for item_id, item in zip(ids, items, strict=True)]
+
+
+# Items being filled in this process, by key: the request filling one answers every request that asks
+# for it meanwhile. A new video heads the feed for every reader at once; without this each of them ran
+# the operation for it, on pooled connections, and a publish stalled the feed for a few hundred ms.
+_filling: dict[str, asyncio.Future[Any]] = {}
+_ABANDONED = object()  # the filling request failed or went away: ask again
+
+
+async def _fill(
+    session: Session,
+    document: PreparedDocument,
+    operation_name: str,
+    field: str,
+    prefix: str,
+    wanted: list[str],
+) -> dict[str, Any]:
+    """The items for `wanted`: run for those no other request is filling, awaited for the rest."""
+    waiting = {item_id: _filling[prefix + item_id] for item_id in wanted if prefix + item_id in _filling}
+    mine = [item_id for item_id in wanted if item_id not in waiting]
+    found: dict[str, Any] = {}
+    if mine:
+        loop = asyncio.get_running_loop()
+        futures = {item_id: loop.create_future() for item_id in mine}
+        _filling.update((prefix + item_id, future) for item_id, future in futures.items())
+        outcome: dict[str, Any] = {}
+        results = session.context.services.results
+        try:
+            # Kept since this request looked (a fill that ended meanwhile stored its items first).
+            kept = await results.get_many([prefix + item_id for item_id in mine])
+            outcome = {item_id: item for item_id, item in zip(mine, kept, strict=True) if item is not None}
+            todo = [item_id for item_id in mine if item_id not in outcome]
+            if todo:
+                answered = (await session.run(document, operation_name, {"ids": todo}))[field]
+                for item_id, item in zip(todo, answered, strict=True):
+                    outcome[item_id] = item
+                    if item is not None and not _has_null(item):
+                        await results.put(prefix + item_id, item)
+        finally:
+            for item_id, future in futures.items():
+                _filling.pop(prefix + item_id, None)
+                future.set_result(outcome.get(item_id, _ABANDONED))
+        found.update(outcome)
+    again = []
+    for item_id, future in waiting.items():
+        item = await asyncio.shield(future)
+        if item is _ABANDONED:
+            again.append(item_id)
+        else:
+            found[item_id] = item
+    if again:
+        found.update(await _fill(session, document, operation_name, field, prefix, again))
+    return found

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
+import asyncio
+from typing import Any
 
+import httpx
+import pytest
+
+from schema.executor import OperationFailedError, Session
 from storage.services import Services
 from tests.conftest import StatementCounter
 from tests.support.factories import add_comments, add_messages, add_video
@@ -76,3 +81,53 @@ async def test_a_feed_page_or_comment_list_read_again_costs_one_statement(
         comments = {"video_id": videos[-1], **params}
         await statements_for(client, sql_counter, "/comment/list/", comments)
         assert await statements_for(client, sql_counter, "/comment/list/", comments) == 1
+
+
+async def test_readers_asking_at_once_for_a_new_video_fill_it_once(
+    client: httpx.AsyncClient, services: Services, sql_counter: StatementCounter
+) -> None:
+    """A new video heads the feed for every reader at once: one of them runs its unchanging part, the
+    others wait for that answer instead of each running it again."""
+    author, _ = await register(client, "author")
+    await add_video(services, author, "old", T0)
+    await ok(client, "GET", "/feed/", {})
+    one = await statements_for(client, sql_counter, "/feed/", {})  # everything kept: the live part only
+    await add_video(services, author, "new", T0 + 1)
+    sql_counter.reset()
+    pages = await asyncio.gather(*(ok(client, "GET", "/feed/", {}) for _ in range(20)))
+    assert all([video["title"] for video in page["video_list"]] == ["new", "old"] for page in pages)
+    fills = sql_counter.count - 20 * one
+    alone = await _fill_statements(client, services, sql_counter, author, one)
+    assert fills == alone
+
+
+async def _fill_statements(
+    client: httpx.AsyncClient, services: Services, counter: StatementCounter, author: int, live: int
+) -> int:
+    """What one request's fill of one new video costs in statements."""
+    await add_video(services, author, "newer", T0 + 2)
+    return await statements_for(client, counter, "/feed/", {}) - live
+
+
+async def test_when_the_filling_request_fails_the_others_fill_for_themselves(
+    client: httpx.AsyncClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    author, _ = await register(client, "author")
+    await add_video(services, author, "first", T0)
+    original = Session.run
+    failed: list[str] = []
+
+    async def failing_once(self: Session, document: Any, operation_name: str, variables: Any) -> Any:
+        if operation_name == "FeedVideos" and not failed:
+            failed.append(operation_name)
+            await asyncio.sleep(0.05)  # the others ask meanwhile
+            raise OperationFailedError("INTERNAL_SERVER_ERROR", "the database went away")
+        return await original(self, document, operation_name, variables)
+
+    monkeypatch.setattr(Session, "run", failing_once)
+    responses = await asyncio.gather(*(client.get("/douyin/feed/") for _ in range(5)))
+    codes = sorted(response.json()["status_code"] for response in responses)
+    assert failed == ["FeedVideos"]
+    assert codes[:4] == [0, 0, 0, 0]
+    assert codes[4] != 0
+    assert all(len(r.json()["video_list"]) == 1 for r in responses if r.json()["status_code"] == 0)
