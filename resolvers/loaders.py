@@ -64,8 +64,7 @@ class RowByIdLoader(RequestLoader[RowT | None]):
         cls.statement = select(cls.model).where(col(cls.model.id).in_(bindparam(KEYS, expanding=True)))
 
     async def fetch(self, ids: list[int]) -> list[RowT | None]:
-        async with self.db.read() as session:
-            rows = (await session.execute(self.statement, {KEYS: ids})).scalars().all()
+        rows = await self.db.scalars(self.statement, {KEYS: ids})
         by_id = {row.id: row for row in rows}
         return [by_id.get(row_id) for row_id in ids]
 

@@ -26,9 +26,8 @@ async def feed(services: Services, request: PageRequest, before_ms: int | None) 
     before = services.clock.now_ms() + 1 if before_ms is None else before_ms
     statement = select(Video).where(col(Video.created_at) < before)
     statement = newest_first(statement, col(Video.created_at), col(Video.id), request)
-    async with services.db.read() as session:
-        rows = (await session.execute(statement)).scalars().all()
-    return build_page(rows, request, _video_position)
+    rows = await services.db.scalars(statement)
+    return build_page(list(rows), request, _video_position)
 
 
 VIDEOS_BY_AUTHOR: ChildList[Video] = ChildList(

@@ -145,7 +145,7 @@ async def _fill(
         results = session.context.services.results
         try:
             # Kept since this request looked (a fill that ended meanwhile stored its items first).
-            kept = await results.get_many([prefix + item_id for item_id in mine])
+            kept = results.kept_here([prefix + item_id for item_id in mine])
             outcome = {item_id: item for item_id, item in zip(mine, kept, strict=True) if item is not None}
             todo = [item_id for item_id in mine if item_id not in outcome]
             if todo:

@@ -203,6 +203,18 @@ class Database:
         async with self.engine.connect() as connection:
             return (await connection.execute(statement, dict(parameters or {}))).all()
 
+    async def scalars(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None
+    ) -> Sequence[Any]:
+        """The objects of one small ORM read (each row's first entity), loaded and detached: inline on
+        SQLite as `rows`, else in a short session of its own."""
+        if self._inline is not None:
+            found = self._inline.scalars(statement, parameters)
+            if found is not None:
+                return found
+        async with self._sessions() as session:
+            return (await session.execute(statement, dict(parameters or {}))).scalars().all()
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         if self._write_sessions is None:

@@ -21,13 +21,16 @@ network round trips that the async driver already overlaps.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Executable, Row, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
+
+T = TypeVar("T")
 
 INLINE_BUDGET_SECONDS = 0.02
 _PROGRESS_STEPS = 1000
@@ -73,10 +76,24 @@ class InlineReader:
     def rows(self, statement: Executable, parameters: Mapping[str, Any] | None) -> Sequence[Row[Any]] | None:
         """The statement's rows, or None when it was not answered within the budget or without waiting
         for a lock (run it through the async engine then)."""
+        return self._within_budget(lambda: self._rows(statement, parameters))
+
+    def scalars(self, statement: Executable, parameters: Mapping[str, Any] | None) -> Sequence[Any] | None:
+        """An ORM read's objects (each row's first entity), loaded and detached; None as for `rows`."""
+        return self._within_budget(lambda: self._scalars(statement, parameters))
+
+    def _rows(self, statement: Executable, parameters: Mapping[str, Any] | None) -> Sequence[Row[Any]]:
+        with self.engine.connect() as connection:
+            return connection.execute(statement, dict(parameters or {})).all()
+
+    def _scalars(self, statement: Executable, parameters: Mapping[str, Any] | None) -> Sequence[Any]:
+        with Session(self.engine, expire_on_commit=False, autoflush=False) as session:
+            return session.execute(statement, dict(parameters or {})).scalars().all()
+
+    def _within_budget(self, read: Callable[[], T]) -> T | None:
         self._deadline = time.monotonic() + INLINE_BUDGET_SECONDS
         try:
-            with self.engine.connect() as connection:
-                return connection.execute(statement, dict(parameters or {})).all()
+            return read()
         except OperationalError as error:
             if error.orig is not None and any(text in str(error.orig) for text in _HANDED_BACK):
                 return None

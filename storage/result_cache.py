@@ -64,6 +64,12 @@ class ResultCache:
                 values[index] = value
         return values
 
+    def kept_here(self, keys: list[str]) -> list[Any | None]:
+        """What this process holds for each key, without counting a lookup or asking Redis (a fill
+        checking whether another request of this process stored its items meanwhile)."""
+        local = self._local
+        return [local.get(key) for key in keys]
+
     async def _shared_get(self, shared: Cache, key: str) -> Any | None:
         try:
             raw = await shared.get(self._shared_key(key))

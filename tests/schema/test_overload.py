@@ -105,9 +105,10 @@ async def test_no_free_connection_is_service_busy_with_503(
     client: httpx.AsyncClient, services: Services
 ) -> None:
     await add_users(services, 1)
+    comments = 'query { comments(ids: ["1"]) { id } }'  # read in a pooled session on every backend
     async with _every_connection_taken(services):
         started = time.monotonic()
-        response = await client.post("/graphql", json={"query": FEED})
+        response = await client.post("/graphql", json={"query": comments})
         waited = time.monotonic() - started
     assert waited < 3, waited
     assert response.status_code == 503
@@ -117,7 +118,7 @@ async def test_no_free_connection_is_service_busy_with_503(
     assert [error["extensions"]["code"] for error in body["errors"]] == ["SERVICE_BUSY"]
     assert body["errors"][0]["message"] == "The server is busy; try again in a moment"
     # and the next request, with connections free again, is served
-    assert "errors" not in await gql(client, FEED)
+    assert "errors" not in await gql(client, comments)
 
 
 async def test_no_free_connection_on_a_rest_route_is_status_code_8(
@@ -126,13 +127,15 @@ async def test_no_free_connection_on_a_rest_route_is_status_code_8(
     [viewer] = await add_users(services, 1)
     async with _every_connection_taken(services):
         started = time.monotonic()
-        response = await client.get("/douyin/user/", params={"user_id": viewer.id, "token": viewer.token})
+        response = await client.get(
+            "/douyin/publish/list/", params={"user_id": viewer.id, "token": viewer.token}
+        )
         waited = time.monotonic() - started
     assert waited < 3, waited
     assert response.status_code == 200
     assert response.json()["status_code"] == 8
     assert response.json()["status_msg"] == "The server is busy; try again in a moment"
-    assert response.json().get("user") is None
+    assert response.json().get("video_list") in (None, [])
 
 
 async def test_the_feed_with_every_pooled_connection_taken(

@@ -143,3 +143,12 @@ async def test_inline_reads_can_be_turned_off(tmp_path: Path) -> None:
         )
         assert (await db.rows(SIGNATURE, {"id": 1}))[0].signature == "first"
     assert len(pooled) == 1
+
+
+async def test_orm_reads_run_inline_and_give_loaded_objects(tmp_path: Path) -> None:
+    async with _database(tmp_path) as (db, _path):
+        seen = _inline_statements(db)
+        [user] = await db.scalars(select(User).where(users.c.id == 1))
+    assert isinstance(user, User)
+    assert (user.name, user.signature) == ("reader", "first")  # loaded: usable once the session is gone
+    assert len(seen) == 1
