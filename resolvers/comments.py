@@ -89,7 +89,6 @@ async def comments_by_ids(services: Services, ids: list[int]) -> list[Comment | 
     """Each of `ids` (None where there is no such comment), in that order."""
     if not ids:
         return []
-    async with services.db.read() as session:
-        rows = (await session.execute(select(Comment).where(col(Comment.id).in_(set(ids))))).scalars().all()
+    rows = await services.db.scalars(select(Comment).where(col(Comment.id).in_(set(ids))))
     by_id = {row.id: row for row in rows}
     return [by_id.get(comment_id) for comment_id in ids]
