@@ -108,7 +108,8 @@ async def _in_process(services: Services, token: str, rounds: int = 200) -> None
         if not statement.startswith("BEGIN"):  # SQLite's explicit BEGIN is not a query
             statements += 1
 
-    event.listen(services.db.engine.sync_engine, "before_cursor_execute", _count)
+    for engine in services.db.sync_engines:  # the inline readers' statements too
+        event.listen(engine, "before_cursor_execute", _count)
     try:
         for first in (30, 100):
             statements = 0
@@ -130,7 +131,8 @@ async def _in_process(services: Services, token: str, rounds: int = 200) -> None
                 f"{statements / rounds:.1f} SQL statements per page"
             )
     finally:
-        event.remove(services.db.engine.sync_engine, "before_cursor_execute", _count)
+        for engine in services.db.sync_engines:
+            event.remove(engine, "before_cursor_execute", _count)
 
 
 @dataclass(frozen=True)
