@@ -14,12 +14,11 @@ import pytest
 from sqlalchemy import bindparam, event, select, text, update
 from sqlalchemy.exc import OperationalError
 
-from manage import migrate
 from storage.db import Database
 from storage.inline_reads import INLINE_BUDGET_SECONDS, inline_url
 from storage.models import User, table_of
-from tests.conftest import make_settings
 from tests.storage.test_timeouts import SQLITE_SLOW_READ
+from tests.support.sqlite_files import add_user_row, sqlite_database
 
 users = table_of(User)
 SIGNATURE = select(users.c.signature).where(users.c.id == bindparam("id"))
@@ -27,26 +26,9 @@ SIGNATURE = select(users.c.signature).where(users.c.id == bindparam("id"))
 
 @asynccontextmanager
 async def _database(tmp_path: Path, **overrides: object) -> AsyncIterator[tuple[Database, Path]]:
-    path = tmp_path / "inline.db"
-    settings = make_settings(tmp_path, database_url=f"sqlite+aiosqlite:///{path}", **overrides)
-    await asyncio.to_thread(migrate, settings)
-    db = Database.from_settings(settings)
-    async with db.write() as session:
-        await session.execute(
-            users.insert().values(
-                id=1,
-                name="reader",
-                password_hash="x",
-                avatar_key="",
-                background_key="",
-                signature="first",
-                created_at=1,
-            )
-        )
-    try:
+    async with sqlite_database(tmp_path, "inline.db", **overrides) as (db, path):
+        await add_user_row(db, "reader", signature="first")
         yield db, path
-    finally:
-        await db.dispose()
 
 
 def _inline_statements(db: Database) -> list[str]:

@@ -13,40 +13,22 @@ import pytest
 from sqlalchemy import event, select, text, update
 from sqlalchemy.exc import OperationalError
 
-from manage import migrate
 from storage import db as db_module
 from storage.db import Database
 from storage.models import User, table_of
-from tests.conftest import make_settings
+from tests.support.sqlite_files import add_user_row, sqlite_database
 
 users = table_of(User)
 
 
 @asynccontextmanager
 async def _database(tmp_path: Path, **overrides: object) -> AsyncIterator[Database]:
-    path = tmp_path / "writes.db"
-    settings = make_settings(tmp_path, database_url=f"sqlite+aiosqlite:///{path}", **overrides)
-    await asyncio.to_thread(migrate, settings)
-    db = Database.from_settings(settings)
-    try:
+    async with sqlite_database(tmp_path, "writes.db", **overrides) as (db, _path):
         yield db
-    finally:
-        await db.dispose()
 
 
 async def _add_user(db: Database) -> None:
-    async with db.write() as session:
-        await session.execute(
-            users.insert().values(
-                id=1,
-                name="writer",
-                password_hash="x",
-                avatar_key="",
-                background_key="",
-                signature="",
-                created_at=1,
-            )
-        )
+    await add_user_row(db, "writer")
 
 
 class Ticks:
