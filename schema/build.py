@@ -6,22 +6,24 @@ and builds them. Those modules name each other only as lazy types and reach this
 A field that awaits costs graphql-core a task per item: on a 30-video page with `author`,
 `viewerHasLiked` and `author.viewerIsFollowing` those tasks took about a third of the time. A list
 field therefore asks the same request-scoped DataLoaders for all its items at once (still one batch per
-access path, the batches running concurrently) and gives each item its answers, which the item's fields
-then return directly. An item built without them (a single `video(id:)`, a mutation's result) still
-loads through the loaders, so every way of reaching a type gives the same answers.
+access path, the batches running concurrently; a root field's, answered at once where the reads run
+inline) and gives each item its answers, which the item's fields then return directly. An item built
+without them (a single `video(id:)`, a mutation's result) still loads through the loaders, so every way
+of reaching a type gives the same answers.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Iterable, Sequence
+from typing import TypeVar
 
 import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
 from core.clock import datetime_from_ms
 from resolvers import comments as comment_resolvers
+from resolvers.loaders import RequestLoader
 from resolvers.pagination import Page
 from schema.chat import FriendConnection, FriendEdge, Message
 from schema.comments import Comment
@@ -35,6 +37,7 @@ from storage.models import User as UserRow
 from storage.models import Video as VideoRow
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 # What a list's items are asked for.
@@ -71,9 +74,21 @@ def _node_fields(info: Info) -> list[SelectedField]:
     return _children(selected, "nodes") + _children(_children(selected, "edges"), "node")
 
 
-async def _nothing(count: int) -> list[Any]:
-    """Stands in for a batch whose answers nobody asked for."""
-    return [None] * count
+def _ready(value: T) -> Awaitable[T]:
+    """Stands in for a batch whose answers are known already (nobody asked for them)."""
+    future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+    future.set_result(value)
+    return future
+
+
+def _batch(info: Info, loader: RequestLoader[V], keys: list[int]) -> Awaitable[list[V]]:
+    """The loader's answers for `keys`. A root field's list is the only one of its kind in the operation,
+    so it loses nothing by not sharing a batch, and is answered at once where the reads can be
+    (RequestLoader.load_many_now): a turn of a loaded event loop is every other request's work. A
+    nested list is one of many (a page per video) and shares the batch with its siblings."""
+    if info.path.prev is None:
+        return loader.load_many_now(keys)
+    return loader.load_many(keys)
 
 
 # Rows to types. The optional arguments are answers a list fetched up front; None: the field asks.
@@ -164,10 +179,12 @@ async def load_existing_video(info: Info, video_id: int) -> Video:
 # Many items, with the answers their fields were asked for.
 
 
-async def _follows(info: Info, user_ids: list[int], fields: list[SelectedField]) -> Sequence[bool | None]:
+def _follows(
+    info: Info, user_ids: list[int], fields: list[SelectedField]
+) -> Awaitable[Sequence[bool | None]]:
     if "viewerIsFollowing" not in _names(fields):
-        return [None] * len(user_ids)
-    return await info.context.loaders.followed_by_viewer.load_many(user_ids)
+        return _ready([None] * len(user_ids))
+    return _batch(info, info.context.loaders.followed_by_viewer, user_ids)
 
 
 async def _users_with_answers(info: Info, rows: Sequence[UserRow], fields: list[SelectedField]) -> list[User]:
@@ -181,10 +198,11 @@ async def _authors(info: Info, user_ids: list[int], fields: list[SelectedField])
     all at once), with their own answers."""
     if "author" not in _names(fields):
         return [None] * len(user_ids)
-    loaders = info.context.loaders
-    rows, follows = await asyncio.gather(
-        loaders.user_by_id.load_many(user_ids), _follows(info, user_ids, _children(fields, "author"))
-    )
+    # Both batches are started before either is awaited: they run concurrently when they cannot be
+    # answered at once. Awaiting them one by one, not gathered, costs no task.
+    loading = _batch(info, info.context.loaders.user_by_id, user_ids)
+    following = _follows(info, user_ids, _children(fields, "author"))
+    rows, follows = await loading, await following
     return [
         None if row is None else user_from_row(row, follow) for row, follow in zip(rows, follows, strict=True)
     ]
@@ -196,12 +214,13 @@ async def _videos_with_answers(
     """Videos for rows a list already fetched, with `author` (and its `viewerIsFollowing`) and
     `viewerHasLiked` answered up front when asked for: one loader batch each, all at once."""
     video_ids = [int(row.id or 0) for row in rows]
-    liked, authors = await asyncio.gather(
-        info.context.loaders.liked_by_viewer.load_many(video_ids)
+    liking = (
+        _batch(info, info.context.loaders.liked_by_viewer, video_ids)
         if "viewerHasLiked" in _names(fields)
-        else _nothing(len(rows)),
-        _authors(info, [row.author_id for row in rows], fields),
+        else _ready([None] * len(rows))
     )
+    authors = await _authors(info, [row.author_id for row in rows], fields)
+    liked = await liking
     return [video_from_row(row, author, like) for row, author, like in zip(rows, authors, liked, strict=True)]
 
 
@@ -243,12 +262,13 @@ async def friend_connection(info: Info, page: Page[UserRow]) -> FriendConnection
     rows = _rows(page)
     _prime_users(info, rows)
     last_known = "lastMessage" in _names(_children(_fields_of_current(info), "edges"))
-    users, last_messages = await asyncio.gather(
-        _users_with_answers(info, rows, _node_fields(info)),
-        info.context.loaders.last_message_by_friend.load_many([int(row.id or 0) for row in rows])
+    last_messages_loading = (
+        _batch(info, info.context.loaders.last_message_by_friend, [int(row.id or 0) for row in rows])
         if last_known
-        else _nothing(len(rows)),
+        else _ready([None] * len(rows))
     )
+    users = await _users_with_answers(info, rows, _node_fields(info))
+    last_messages = await last_messages_loading
     return FriendConnection(
         edges=[
             FriendEdge(cursor=cursor, node=user, last=last, last_known=last_known)
@@ -262,7 +282,7 @@ async def friend_connection(info: Info, page: Page[UserRow]) -> FriendConnection
 
 
 async def videos_by_ids(info: Info, ids: list[int]) -> list[Video | None]:
-    rows = await info.context.loaders.video_by_id.load_many(ids)
+    rows = await _batch(info, info.context.loaders.video_by_id, ids)
     found = [row for row in rows if row is not None]
     built = iter(await _videos_with_answers(info, found, _fields_of_current(info)))
     return [None if row is None else next(built) for row in rows]

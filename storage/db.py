@@ -196,10 +196,9 @@ class Database:
         """The rows of one small Core read. On SQLite it runs inline (storage/inline_reads.py) unless it
         runs long; else on a pooled connection of its own, with no ORM session to open and close around
         it (about a fifth of a small read's cost). Rows come back as rows, not model objects."""
-        if self._inline is not None:
-            found = self._inline.rows(statement, parameters)
-            if found is not None:
-                return found
+        found = self.rows_now(statement, parameters)
+        if found is not None:
+            return found
         async with self.engine.connect() as connection:
             return (await connection.execute(statement, dict(parameters or {}))).all()
 
@@ -208,12 +207,29 @@ class Database:
     ) -> Sequence[Any]:
         """The objects of one small ORM read (each row's first entity), loaded and detached: inline on
         SQLite as `rows`, else in a short session of its own."""
-        if self._inline is not None:
-            found = self._inline.scalars(statement, parameters)
-            if found is not None:
-                return found
+        found = self.scalars_now(statement, parameters)
+        if found is not None:
+            return found
         async with self._sessions() as session:
             return (await session.execute(statement, dict(parameters or {}))).scalars().all()
+
+    @property
+    def reads_inline(self) -> bool:
+        """Whether small reads can be answered on the calling thread (`rows_now`, `scalars_now`)."""
+        return self._inline is not None
+
+    def rows_now(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None
+    ) -> Sequence[Row[Any]] | None:
+        """`rows` answered on the calling thread, or None when it cannot be (not SQLite, inline reads
+        off, or the read ran long or met a lock): the caller then awaits `rows`."""
+        return None if self._inline is None else self._inline.rows(statement, parameters)
+
+    def scalars_now(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None
+    ) -> Sequence[Any] | None:
+        """`scalars` answered on the calling thread, or None as for `rows_now`."""
+        return None if self._inline is None else self._inline.scalars(statement, parameters)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
