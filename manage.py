@@ -110,6 +110,7 @@ def main() -> None:
             ws_ping_timeout=settings.ws_ping_timeout_seconds or None,
             ws_per_message_deflate=settings.ws_per_message_deflate,
             timeout_keep_alive=settings.keep_alive_timeout_seconds,
+            loop=settings.server_loop,
             limit_concurrency=settings.max_connections or None,
             timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
             # uvicorn's own protocol, with a header read timeout (HEADER_READ_TIMEOUT_SECONDS).

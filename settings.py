@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # cap; every open subscription is a connection, so leave room for them); on SIGTERM, requests in
     # flight get this long to finish.
     keep_alive_timeout_seconds: int = Field(default=5, ge=1)
+    # The event loop each worker runs. uvloop takes new connections one per turn of the loop: with a
+    # worker saturated, a phone connecting waited about a turn (32 requests' work) per connection ahead
+    # of it, seconds at a time; asyncio's own loop takes them all each turn, at the same throughput.
+    server_loop: Literal["asyncio", "uvloop"] = "asyncio"
     max_connections: int = Field(default=20_000, ge=0)
     graceful_shutdown_seconds: int = Field(default=30, ge=1)
     # Slow clients: a connection gets this long to send each request's line and headers (from connecting

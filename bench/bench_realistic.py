@@ -3,8 +3,9 @@
 1. Seeds the realistic data set (bench/seed.py) into MariaDB/MySQL when BENCH_DATABASE_URL is set
    (its tables are emptied first), else into SQLite in a temporary directory; the seeding is timed.
 2. Serves the app (`app.create_app`, unchanged, behind bench/instrument.py's counters) with uvicorn, one
-   worker, production settings; a second worker of the app for half of the writes; and the hand-written
-   routes (bench/handwritten.py) as another uvicorn process on the same database.
+   worker, production settings (the event loop included, SERVER_LOOP, for both servers); a second
+   worker of the app for half of the writes; and the hand-written routes (bench/handwritten.py) as
+   another uvicorn process on the same database.
 3. Checks that the hand-written routes answer the same JSON as the REST routes.
 4. For each workload, after 2 s of it on each side unmeasured (first touches: the app keeps its pages'
    unchanging parts), loads the app and its hand-written equivalent in turn (A B B A, so noise hits
@@ -47,6 +48,7 @@ from bench.seed import Seeded, bench_settings, inconsistent_counters, scale_from
 from bench.writes import FeedPage, PageVideo, Plan, RunReport, Target, Viewer, Writer
 from core.clock import iso_from_ms
 from resolvers.auth import issue_token
+from settings import Settings
 from storage.clips import make_test_video
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +63,9 @@ RSS_TOP_UP_SECONDS = 90
 WARM_UP_SECONDS = 4
 WORKLOAD_WARM_UP_SECONDS = 2  # each workload on each side, before its measured rounds
 STARTUP_SECONDS = 120  # a busy machine imports slowly
+# Both servers on the event loop the product's workers run (SERVER_LOOP, settings.py): the same server
+# stack on both sides, only the application differs.
+SERVER_LOOP = os.environ.get("SERVER_LOOP") or str(Settings.model_fields["server_loop"].default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +187,7 @@ async def _serve(name: str, factory: str, env: Mapping[str, str], workdir: Path)
     with log.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
-            "--port", str(port), "--log-level", "warning", "--no-access-log",
+            "--port", str(port), "--log-level", "warning", "--no-access-log", "--loop", SERVER_LOOP,
             cwd=ROOT, env=dict(env), stdout=sink, stderr=sink,
         )  # fmt: skip
     server = Server(name, f"http://127.0.0.1:{port}", process, log)
@@ -547,7 +552,8 @@ def _print(
     print()
     print(f"$ {_command()}")
     print(
-        f"Realistic load on {backend}, one uvicorn worker per server, wrk {connections} connections, "
+        f"Realistic load on {backend}, one uvicorn worker per server ({SERVER_LOOP} loop), "
+        f"wrk {connections} connections, "
         f"{seconds:.0f} s per side in {rounds} alternated rounds, each workload after "
         f"{WORKLOAD_WARM_UP_SECONDS} s of it unmeasured on each side"
     )
