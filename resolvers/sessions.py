@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col
 
@@ -32,11 +32,14 @@ def _key(user_id: int) -> str:
     return f"token-version:{user_id}"
 
 
+_VERSION_OF = select(col(User.token_version)).where(col(User.id) == bindparam("user_id"))
+
+
 async def _stored_version(services: Services, user_id: int) -> int | None:
-    async with services.db.read() as session:
-        found = await session.execute(select(col(User.token_version)).where(col(User.id) == user_id))
-        version = found.scalar_one_or_none()
-    return None if version is None else int(version)
+    # A small read of its own (inline on SQLite): a burst of sign-ins, thousands of WebSockets
+    # connecting at once, must not queue for pooled connections.
+    rows = await services.db.rows(_VERSION_OF, {"user_id": user_id})
+    return int(rows[0][0]) if rows else None
 
 
 async def token_version(services: Services, user_id: int) -> int | None:
