@@ -57,7 +57,7 @@ class RequestLoader(DataLoader[int, V]):
 
     def answers_now(self) -> bool:
         """Whether `fetch_now` can answer here at all (it may still hand a read back)."""
-        return self.db.reads_inline
+        return False
 
     def load_many_now(self, keys: Sequence[int]) -> Awaitable[list[V]]:
         """`load_many`, already answered when it returns if it can be: the keys not loaded yet are read
@@ -111,6 +111,9 @@ class RowByIdLoader(RequestLoader[RowT | None]):
 
     async def fetch(self, ids: list[int]) -> list[RowT | None]:
         return self._by_id(ids, await self.db.scalars(self.statement, {KEYS: ids}))
+
+    def answers_now(self) -> bool:
+        return self.db.reads_inline
 
     def fetch_now(self, ids: list[int]) -> list[RowT | None] | None:
         rows = self.db.scalars_now(self.statement, {KEYS: ids})
